@@ -1,0 +1,14 @@
+//! Wall-clock time as the actors see it: whole Unix seconds.
+//!
+//! Every timestamp the service stores or shows is an integer of Unix seconds, so the actors take
+//! `now` as an argument wherever it decides an outcome; tests pass the time they want.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The current time in whole seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,10 @@
+//! The long-lived actors behind the FlaskPaste HTTP face, with no knowledge of HTTP.
+//!
+//! Each actor owns one kind of state and is the only thing that mutates it; the HTTP layer talks
+//! to them through cheap, cloneable handles. The storage actor is the only writer of the SQLite
+//! database; reads go to a pool of read-only connections behind a cache (see [`storage`]).
+
+pub mod clock;
+pub mod storage;
+
+pub use storage::{Storage, StorageConfig, StorageError};

@@ -1,0 +1,262 @@
+//! [`Storage`]: the one handle the HTTP layer holds for pastes.
+//!
+//! It routes writes to the writer actor and reads to the cache or the read pool, and it owns the
+//! two pieces of hot state between them: the moka cache of recently read pastes, and the map of
+//! last-access updates not yet written. The effective deadline of a sliding paste is the later of
+//! the stored one and the pending update, so an expired paste answers as gone at once and a
+//! recently read one does not, whatever the writer has flushed so far.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use moka::future::Cache;
+
+use super::StorageError;
+use super::model::{Inserted, NewPaste, Paste, PasteMeta, TouchUpdate};
+use super::reader::ReadPool;
+use super::writer::WriterHandle;
+
+/// Pastes larger than this are served from the read pool and never cached, so one huge paste
+/// cannot flush the cache.
+const MAX_CACHED_PASTE: usize = 1024 * 1024;
+
+/// How storage is set up.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// The SQLite file; created with its schema when missing.
+    pub path: PathBuf,
+    /// Length of new paste ids, in hex characters.
+    pub id_length: usize,
+    /// Read-only connections in the pool.
+    pub read_connections: usize,
+    /// Content bytes the hot-paste cache may hold.
+    pub cache_bytes: u64,
+    /// How often coalesced last-access updates are written.
+    pub touch_flush_interval: Duration,
+}
+
+/// What a readiness check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Health {
+    /// A read-pool connection answered a query.
+    pub reader: bool,
+    /// The writer actor answered a ping.
+    pub writer: bool,
+}
+
+/// A cached paste; its deadline moves when it is read.
+struct CachedPaste {
+    paste: Paste,
+    expires_at: AtomicI64,
+}
+
+/// The handle to paste storage; cheap to clone.
+#[derive(Clone)]
+pub struct Storage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: WriterHandle,
+    readers: ReadPool,
+    cache: Cache<String, Arc<CachedPaste>>,
+    /// Last-access updates not yet sent to the writer, one per paste.
+    touches: DashMap<String, TouchUpdate>,
+    flush_interval: Duration,
+}
+
+impl Storage {
+    /// Opens (or creates) the database, spawns the writer and starts the touch flusher.
+    pub async fn open(config: StorageConfig) -> Result<Self, StorageError> {
+        let writer = WriterHandle::spawn(config.path.clone(), config.id_length).await?;
+        // The writer has created the file and schema, so read-only connections can open it.
+        let readers = ReadPool::open(&config.path, config.read_connections).await?;
+        let cache = Cache::builder()
+            .weigher(|_: &String, cached: &Arc<CachedPaste>| {
+                u32::try_from(cached.paste.content.len() + 256).unwrap_or(u32::MAX)
+            })
+            .max_capacity(config.cache_bytes)
+            .build();
+        let storage = Self {
+            inner: Arc::new(Inner {
+                writer,
+                readers,
+                cache,
+                touches: DashMap::new(),
+                flush_interval: config.touch_flush_interval,
+            }),
+        };
+        storage.spawn_touch_flusher();
+        Ok(storage)
+    }
+
+    /// The writer's handle, for its statistics and settings.
+    pub fn writer(&self) -> &WriterHandle {
+        &self.inner.writer
+    }
+
+    /// Stores a paste; answers once it is synced to disk.
+    pub async fn insert(&self, paste: NewPaste) -> Result<Inserted, StorageError> {
+        self.inner.writer.insert(paste).await
+    }
+
+    /// A live paste's metadata, with its current deadline.
+    pub async fn metadata(&self, id: &str, now: i64) -> Result<Option<PasteMeta>, StorageError> {
+        if let Some(cached) = self.inner.cache.get(id).await {
+            return Ok(self.live(cached.paste.meta.clone(), &cached, now));
+        }
+        let Some(mut meta) = self.inner.readers.metadata(id).await? else {
+            return Ok(None);
+        };
+        meta.expires_at = self.pending_deadline(&meta);
+        Ok((!meta.is_expired(now)).then_some(meta))
+    }
+
+    /// A live paste with its bytes. A burn-after-read paste is returned without being burned;
+    /// [`Self::take_for_burn`] is what consumes it.
+    pub async fn paste(&self, id: &str, now: i64) -> Result<Option<Paste>, StorageError> {
+        if let Some(cached) = self.inner.cache.get(id).await {
+            metrics::counter!("flaskpaste_cache_hits_total").increment(1);
+            let content = cached.paste.content.clone();
+            return Ok(self
+                .live(cached.paste.meta.clone(), &cached, now)
+                .map(|meta| Paste { meta, content }));
+        }
+        metrics::counter!("flaskpaste_cache_misses_total").increment(1);
+
+        let Some(mut paste) = self.inner.readers.paste(id).await? else {
+            return Ok(None);
+        };
+        paste.meta.expires_at = self.pending_deadline(&paste.meta);
+        if paste.meta.is_expired(now) {
+            return Ok(None);
+        }
+        if !paste.meta.burn_after_read && paste.content.len() <= MAX_CACHED_PASTE {
+            let cached = Arc::new(CachedPaste {
+                expires_at: AtomicI64::new(paste.meta.expires_at),
+                paste: paste.clone(),
+            });
+            self.inner.cache.insert(id.to_owned(), cached).await;
+        }
+        Ok(Some(paste))
+    }
+
+    /// Deletes a burn-after-read paste and returns it, if it was still live: of any number of
+    /// concurrent calls for one id, at most one gets the paste.
+    pub async fn take_for_burn(&self, id: &str, now: i64) -> Result<Option<Paste>, StorageError> {
+        self.inner.cache.invalidate(id).await;
+        let Some(mut paste) = self.inner.writer.take_for_burn(id.to_owned()).await? else {
+            return Ok(None);
+        };
+        paste.meta.expires_at = self.pending_deadline(&paste.meta);
+        self.inner.touches.remove(id);
+        Ok((!paste.meta.is_expired(now)).then_some(paste))
+    }
+
+    /// Deletes a paste; answers whether it existed.
+    pub async fn delete(&self, id: &str) -> Result<bool, StorageError> {
+        let existed = self.inner.writer.delete(id.to_owned()).await?;
+        self.inner.cache.invalidate(id).await;
+        self.inner.touches.remove(id);
+        Ok(existed)
+    }
+
+    /// Records a read of the paste at `now`: its last access moves, and so does the deadline of
+    /// a sliding paste. The update reaches the database with the next flush.
+    pub async fn touch(&self, meta: &PasteMeta, now: i64) {
+        let expires_at = match meta.ttl {
+            Some(ttl) => now.saturating_add(ttl),
+            None => meta.expires_at,
+        };
+        let update = TouchUpdate {
+            last_access: now,
+            expires_at,
+        };
+        self.inner
+            .touches
+            .entry(meta.id.clone())
+            .and_modify(|pending| {
+                pending.last_access = pending.last_access.max(now);
+                pending.expires_at = pending.expires_at.max(expires_at);
+            })
+            .or_insert(update);
+        if let Some(cached) = self.inner.cache.get(&meta.id).await {
+            cached.expires_at.fetch_max(expires_at, Ordering::Relaxed);
+        }
+    }
+
+    /// Sends the pending last-access updates to the writer as one batch.
+    pub fn flush_touches(&self) {
+        let keys: Vec<String> = self.inner.touches.iter().map(|e| e.key().clone()).collect();
+        let updates: Vec<(String, TouchUpdate)> = keys
+            .into_iter()
+            .filter_map(|id| self.inner.touches.remove(&id))
+            .collect();
+        if updates.is_empty() {
+            return;
+        }
+        metrics::counter!("flaskpaste_storage_touch_batches_total").increment(1);
+        if let Err(err) = self.inner.writer.touch(updates) {
+            tracing::warn!(error = %err, "last-access updates dropped");
+        }
+    }
+
+    /// Deletes every paste past its deadline; answers how many.
+    pub async fn purge_expired(&self, now: i64) -> Result<u64, StorageError> {
+        // Pending reads may have moved deadlines: write them first (the mailbox keeps order).
+        self.flush_touches();
+        let purged = self.inner.writer.purge_expired(now).await?;
+        self.inner.cache.run_pending_tasks().await;
+        Ok(purged)
+    }
+
+    /// Checks that a read connection and the writer both answer.
+    pub async fn health(&self) -> Health {
+        let (reader, writer) = tokio::join!(self.inner.readers.ping(), self.inner.writer.ping());
+        Health {
+            reader: reader.is_ok(),
+            writer: writer.is_ok(),
+        }
+    }
+
+    /// Writes what is pending, checkpoints the log and stops the writer.
+    pub async fn shutdown(&self) -> Result<(), StorageError> {
+        self.flush_touches();
+        self.inner.writer.flush().await?;
+        self.inner.writer.checkpoint().await?;
+        self.inner.writer.stop().await;
+        Ok(())
+    }
+
+    /// The cached metadata with its current deadline, or `None` once it has passed.
+    fn live(&self, mut meta: PasteMeta, cached: &CachedPaste, now: i64) -> Option<PasteMeta> {
+        meta.expires_at = cached.expires_at.load(Ordering::Relaxed);
+        (!meta.is_expired(now)).then_some(meta)
+    }
+
+    /// The stored deadline, or a later one from a read not yet flushed.
+    fn pending_deadline(&self, meta: &PasteMeta) -> i64 {
+        match (meta.ttl, self.inner.touches.get(&meta.id)) {
+            (Some(_), Some(pending)) => meta.expires_at.max(pending.expires_at),
+            _ => meta.expires_at,
+        }
+    }
+
+    fn spawn_touch_flusher(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let period = self.inner.flush_interval;
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                Storage { inner }.flush_touches();
+            }
+        });
+    }
+}

@@ -1,0 +1,341 @@
+//! The storage writer actor: the only owner of the SQLite write connection.
+//!
+//! Every write (insert, delete, take-for-burn, last-access updates, cleanup) is a message. The
+//! actor queues what arrives and runs the queue as one transaction on a blocking thread; whatever
+//! arrives while that transaction commits waits in the queue and goes into the next one (group
+//! commit), so a burst of creators shares one fsync instead of paying one each. A caller is
+//! answered only after the transaction holding its operation is committed and synced. A caller
+//! that has gone away (a client that hung up) simply drops its reply port: the operation still
+//! commits and the unanswered reply is discarded.
+//!
+//! A restart loses nothing that was answered: the queue holds only unanswered operations.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use rusqlite::Connection;
+
+use super::StorageError;
+use super::batch::{Op, run_batch};
+use super::model::{Inserted, NewPaste, Paste, Pragmas, TouchUpdate};
+use super::schema;
+
+/// At most this many operations go into one transaction.
+const MAX_BATCH_OPS: usize = 1024;
+/// At most this many content bytes go into one transaction (a batch always takes one operation).
+const MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
+/// How long a caller waits for its transaction before giving up on the answer.
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub(super) type Reply<T> = RpcReplyPort<Result<T, StorageError>>;
+
+/// Messages the storage writer answers.
+pub enum StorageWriterMessage {
+    /// Store a new paste under a fresh id.
+    Insert(NewPaste, Reply<Inserted>),
+    /// Delete a paste; answers whether it existed.
+    Delete(String, Reply<bool>),
+    /// Delete a paste and hand back what it held, atomically: of concurrent takes of one id,
+    /// exactly one gets the paste.
+    TakeForBurn(String, Reply<Option<Paste>>),
+    /// Apply coalesced last-access updates; nobody waits for them.
+    Touch(Vec<(String, TouchUpdate)>),
+    /// Delete every paste whose deadline is at or before the given second; answers how many.
+    PurgeExpired(i64, Reply<u64>),
+    /// Copy the write-ahead log into the database file and truncate it.
+    Checkpoint(Reply<()>),
+    /// Report the connection's durability settings.
+    GetPragmas(Reply<Pragmas>),
+    /// Report the queue and commit counters.
+    GetStats(RpcReplyPort<WriterStats>),
+    /// Answer once everything queued before this message is committed.
+    Flush(RpcReplyPort<()>),
+    /// Answer at once: the actor is alive and reading its mailbox.
+    Ping(RpcReplyPort<()>),
+    /// A transaction has finished and hands the connection back.
+    BatchFinished(BatchFinished),
+}
+
+/// The connection coming back from the blocking thread that ran a transaction.
+pub struct BatchFinished {
+    conn: Option<Connection>,
+}
+
+/// A snapshot of the writer's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterStats {
+    /// A transaction is running on the blocking thread.
+    pub in_flight: bool,
+    /// Operations waiting for the next transaction.
+    pub queued: usize,
+    /// Transactions committed since start.
+    pub commits: u64,
+}
+
+/// Start-up arguments of the writer.
+pub struct WriterArgs {
+    pub path: PathBuf,
+    pub id_length: usize,
+    mailbox: Arc<AtomicI64>,
+}
+
+/// The storage writer actor; it holds no settings, its state holds the connection.
+pub struct StorageWriter;
+
+/// The writer's state: the connection when no transaction holds it, and the queue.
+pub struct StorageWriterState {
+    conn: Option<Connection>,
+    queue: VecDeque<Op>,
+    flush_waiters: Vec<(u64, RpcReplyPort<()>)>,
+    id_length: usize,
+    /// Sequence number the next transaction will carry.
+    next_seq: u64,
+    /// Operations ever queued, and how many of them were handed to a transaction; a flush waits
+    /// until the second reaches what the first was when it arrived.
+    enqueued: u64,
+    dispatched: u64,
+    /// Operations in the transaction now running (0 when none runs).
+    in_flight_ops: u64,
+    commits: u64,
+    mailbox: Arc<AtomicI64>,
+}
+
+/// A cheap, cloneable way to talk to the storage writer.
+#[derive(Clone)]
+pub struct WriterHandle {
+    actor: ActorRef<StorageWriterMessage>,
+    mailbox: Arc<AtomicI64>,
+}
+
+impl WriterHandle {
+    /// Spawns the writer on the database at `path`, creating it if needed.
+    pub async fn spawn(path: PathBuf, id_length: usize) -> Result<Self, StorageError> {
+        let mailbox = Arc::new(AtomicI64::new(0));
+        let args = WriterArgs {
+            path,
+            id_length,
+            mailbox: mailbox.clone(),
+        };
+        let (actor, _) = Actor::spawn(None, StorageWriter, args)
+            .await
+            .map_err(|err| {
+                StorageError::Database(format!("storage writer did not start: {err}"))
+            })?;
+        Ok(Self { actor, mailbox })
+    }
+
+    pub async fn insert(&self, paste: NewPaste) -> Result<Inserted, StorageError> {
+        self.call(|reply| StorageWriterMessage::Insert(paste, reply))
+            .await?
+    }
+
+    pub async fn delete(&self, id: String) -> Result<bool, StorageError> {
+        self.call(|reply| StorageWriterMessage::Delete(id, reply))
+            .await?
+    }
+
+    pub async fn take_for_burn(&self, id: String) -> Result<Option<Paste>, StorageError> {
+        self.call(|reply| StorageWriterMessage::TakeForBurn(id, reply))
+            .await?
+    }
+
+    pub async fn purge_expired(&self, now: i64) -> Result<u64, StorageError> {
+        self.call(|reply| StorageWriterMessage::PurgeExpired(now, reply))
+            .await?
+    }
+
+    pub async fn checkpoint(&self) -> Result<(), StorageError> {
+        self.call(StorageWriterMessage::Checkpoint).await?
+    }
+
+    pub async fn pragmas(&self) -> Result<Pragmas, StorageError> {
+        self.call(StorageWriterMessage::GetPragmas).await?
+    }
+
+    pub async fn stats(&self) -> Result<WriterStats, StorageError> {
+        self.call(StorageWriterMessage::GetStats).await
+    }
+
+    pub async fn flush(&self) -> Result<(), StorageError> {
+        self.call(StorageWriterMessage::Flush).await
+    }
+
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.call(StorageWriterMessage::Ping).await
+    }
+
+    /// Queues last-access updates without waiting for them.
+    pub fn touch(&self, updates: Vec<(String, TouchUpdate)>) -> Result<(), StorageError> {
+        self.mailbox_sent();
+        self.actor
+            .cast(StorageWriterMessage::Touch(updates))
+            .map_err(|_| StorageError::Closed)
+    }
+
+    /// Stops the actor once its mailbox is read; call [`Self::flush`] first to commit the queue.
+    pub async fn stop(&self) {
+        let _ = self.actor.stop_and_wait(None, Some(CALL_TIMEOUT)).await;
+    }
+
+    async fn call<T: Send + 'static>(
+        &self,
+        build: impl FnOnce(RpcReplyPort<T>) -> StorageWriterMessage,
+    ) -> Result<T, StorageError> {
+        self.mailbox_sent();
+        match self.actor.call(build, Some(CALL_TIMEOUT)).await {
+            Ok(ractor::rpc::CallResult::Success(value)) => Ok(value),
+            Ok(ractor::rpc::CallResult::Timeout) => Err(StorageError::Timeout),
+            Ok(ractor::rpc::CallResult::SenderError) | Err(_) => Err(StorageError::Closed),
+        }
+    }
+
+    fn mailbox_sent(&self) {
+        let depth = self.mailbox.fetch_add(1, Ordering::Relaxed) + 1;
+        metrics::gauge!("flaskpaste_storage_mailbox_depth").set(depth as f64);
+    }
+}
+
+impl Actor for StorageWriter {
+    type Msg = StorageWriterMessage;
+    type State = StorageWriterState;
+    type Arguments = WriterArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: WriterArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let path = args.path;
+        let conn = tokio::task::spawn_blocking(move || schema::open_writer(&path)).await??;
+        Ok(StorageWriterState {
+            conn: Some(conn),
+            queue: VecDeque::new(),
+            flush_waiters: Vec::new(),
+            id_length: args.id_length,
+            next_seq: 1,
+            enqueued: 0,
+            dispatched: 0,
+            in_flight_ops: 0,
+            commits: 0,
+            mailbox: args.mailbox,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        if !matches!(message, StorageWriterMessage::BatchFinished(_)) {
+            let depth = state.mailbox.fetch_sub(1, Ordering::Relaxed) - 1;
+            metrics::gauge!("flaskpaste_storage_mailbox_depth").set(depth as f64);
+        }
+        match message {
+            StorageWriterMessage::Insert(paste, reply) => state.enqueue(Op::Insert(paste, reply)),
+            StorageWriterMessage::Delete(id, reply) => state.enqueue(Op::Delete(id, reply)),
+            StorageWriterMessage::TakeForBurn(id, reply) => state.enqueue(Op::Take(id, reply)),
+            StorageWriterMessage::Touch(updates) => state.enqueue(Op::Touch(updates)),
+            StorageWriterMessage::PurgeExpired(now, reply) => state.enqueue(Op::Purge(now, reply)),
+            StorageWriterMessage::Checkpoint(reply) => state.enqueue(Op::Checkpoint(reply)),
+            StorageWriterMessage::GetPragmas(reply) => state.enqueue(Op::Pragmas(reply)),
+            StorageWriterMessage::GetStats(reply) => {
+                let _ = reply.send(state.stats());
+            }
+            StorageWriterMessage::Flush(reply) => state.wait_for_flush(reply),
+            StorageWriterMessage::Ping(reply) => {
+                let _ = reply.send(());
+            }
+            StorageWriterMessage::BatchFinished(finished) => {
+                let Some(conn) = finished.conn else {
+                    return Err("a storage transaction panicked and took the connection".into());
+                };
+                state.conn = Some(conn);
+                state.in_flight_ops = 0;
+                state.commits += 1;
+                state.release_flush_waiters();
+            }
+        }
+        state.start_batch(&myself);
+        Ok(())
+    }
+}
+
+impl StorageWriterState {
+    fn enqueue(&mut self, op: Op) {
+        self.queue.push_back(op);
+        self.enqueued += 1;
+        metrics::gauge!("flaskpaste_storage_queued_ops").set(self.queue.len() as f64);
+    }
+
+    fn stats(&self) -> WriterStats {
+        WriterStats {
+            in_flight: self.conn.is_none(),
+            queued: self.queue.len(),
+            commits: self.commits,
+        }
+    }
+
+    fn wait_for_flush(&mut self, reply: RpcReplyPort<()>) {
+        self.flush_waiters.push((self.enqueued, reply));
+        self.release_flush_waiters();
+    }
+
+    /// Answers the flushes whose operations have all been committed.
+    fn release_flush_waiters(&mut self) {
+        let committed = self.dispatched - self.in_flight_ops;
+        let (ready, waiting) = std::mem::take(&mut self.flush_waiters)
+            .into_iter()
+            .partition(|(needed, _)| *needed <= committed);
+        self.flush_waiters = waiting;
+        for (_, reply) in ready {
+            let _ = reply.send(());
+        }
+    }
+
+    /// Hands the queue to a blocking thread as one transaction, if the connection is free.
+    fn start_batch(&mut self, myself: &ActorRef<StorageWriterMessage>) {
+        if self.queue.is_empty() {
+            return;
+        }
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+
+        let ops = self.take_batch();
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.dispatched += ops.len() as u64;
+        self.in_flight_ops = ops.len() as u64;
+        metrics::gauge!("flaskpaste_storage_queued_ops").set(self.queue.len() as f64);
+
+        let id_length = self.id_length;
+        let task = tokio::task::spawn_blocking(move || {
+            run_batch(&mut conn, ops, seq, id_length);
+            conn
+        });
+        let myself = myself.clone();
+        tokio::spawn(async move {
+            let conn = task.await.ok();
+            let _ = myself.cast(StorageWriterMessage::BatchFinished(BatchFinished { conn }));
+        });
+    }
+
+    fn take_batch(&mut self) -> Vec<Op> {
+        let mut ops = Vec::new();
+        let mut bytes = 0;
+        while let Some(op) = self.queue.front() {
+            let size = op.content_len();
+            if !ops.is_empty() && (ops.len() >= MAX_BATCH_OPS || bytes + size > MAX_BATCH_BYTES) {
+                break;
+            }
+            bytes += size;
+            ops.extend(self.queue.pop_front());
+        }
+        ops
+    }
+}

@@ -1,0 +1,110 @@
+//! The HTTP layer's one error type, and its mapping to status codes and JSON bodies.
+//!
+//! Every error answer is `{"error": "..."}` plus, for some, the fields `api.md` documents. The
+//! mapping is one exhaustive `match`, so a new variant forces a decision about its answer.
+//! Internal causes are logged here, once, inside the request's span; clients see only the
+//! documented message.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use flaskpaste_actors::StorageError;
+use serde_json::{Value, json};
+
+/// Seconds a client is told to wait when storage cannot take a write.
+const RETRY_AFTER_UNAVAILABLE: &str = "5";
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid paste id")]
+    InvalidId,
+    #[error("paste not found")]
+    PasteNotFound,
+    #[error("no route")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("no content")]
+    NoContent,
+    #[error("malformed JSON body")]
+    InvalidJson,
+    #[error("JSON body without a string content")]
+    JsonContentMissing,
+    #[error("request body could not be read")]
+    BodyUnreadable,
+    #[error("paste too large")]
+    TooLarge {
+        size: u64,
+        max_size: u64,
+        authenticated: bool,
+    },
+    #[error("paste too small")]
+    TooSmall { size: u64, min_size: u64 },
+    #[error("storage unavailable: {0}")]
+    Storage(#[from] StorageError),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidId
+            | ApiError::NoContent
+            | ApiError::InvalidJson
+            | ApiError::JsonContentMissing
+            | ApiError::BodyUnreadable
+            | ApiError::TooSmall { .. } => StatusCode::BAD_REQUEST,
+            ApiError::PasteNotFound | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn body(&self) -> Value {
+        match self {
+            ApiError::InvalidId => json!({ "error": "Invalid paste ID format" }),
+            ApiError::PasteNotFound => json!({ "error": "Paste not found" }),
+            ApiError::RouteNotFound => json!({ "error": "Not found" }),
+            ApiError::MethodNotAllowed => json!({ "error": "Method not allowed" }),
+            ApiError::NoContent => json!({ "error": "No content provided" }),
+            ApiError::InvalidJson => json!({ "error": "Invalid JSON body" }),
+            ApiError::JsonContentMissing => {
+                json!({ "error": "JSON body must be an object with a string \"content\"" })
+            }
+            ApiError::BodyUnreadable => json!({ "error": "Request body could not be read" }),
+            ApiError::TooLarge {
+                size,
+                max_size,
+                authenticated,
+            } => json!({
+                "error": "Paste too large",
+                "size": size,
+                "max_size": max_size,
+                "authenticated": authenticated,
+            }),
+            ApiError::TooSmall { size, min_size } => json!({
+                "error": "Paste too small",
+                "size": size,
+                "min_size": min_size,
+            }),
+            ApiError::Storage(_) => json!({ "error": "Storage temporarily unavailable" }),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Storage(cause) = &self {
+            tracing::error!(error = %cause, "storage failed a request");
+        }
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if matches!(self, ApiError::Storage(_)) {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,325 @@
+//! Pastes: `POST /`, `GET`/`HEAD /{id}` and `GET`/`HEAD /{id}/raw`.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use flaskpaste_actors::clock::unix_now;
+use flaskpaste_actors::storage::{Expiry, NewPaste, PasteMeta};
+use serde::Serialize;
+
+use crate::body::{self, BodyError};
+use crate::error::ApiError;
+use crate::middleware::CONTENT_SECURITY_POLICY;
+use crate::mime;
+use crate::paste_id::PasteId;
+use crate::state::AppState;
+
+/// The answer to a created paste.
+#[derive(Debug, Serialize)]
+pub struct Created {
+    pub id: String,
+    pub url: String,
+    pub raw: String,
+    pub mime_type: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub burn_after_read: bool,
+}
+
+/// A paste's metadata, as `GET /{id}` shows it.
+#[derive(Debug, Serialize)]
+pub struct Metadata {
+    pub id: String,
+    pub mime_type: String,
+    pub size: u64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub url: String,
+    pub raw: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub burn_after_read: bool,
+}
+
+impl From<&PasteMeta> for Metadata {
+    fn from(meta: &PasteMeta) -> Self {
+        Self {
+            id: meta.id.clone(),
+            mime_type: meta.mime_type.clone(),
+            size: meta.size,
+            created_at: meta.created_at,
+            expires_at: meta.expires_at,
+            url: format!("/{}", meta.id),
+            raw: format!("/{}/raw", meta.id),
+            burn_after_read: meta.burn_after_read,
+        }
+    }
+}
+
+/// `POST /`: stores the body (or a JSON body's `content`) as a new paste.
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let config = &state.config;
+    let (content, declared) = read_content(&headers, body, config.max_anon).await?;
+    check_size(&content, config.min_size)?;
+    let mime_type = mime::detect(&content, declared.as_deref());
+
+    let now = unix_now();
+    let expiry = requested_expiry(&headers, now, config.max_expiry).unwrap_or(Expiry::Sliding {
+        ttl: config.expiry_anon,
+    });
+    let burn_after_read = header_flag(&headers, "x-burn-after-read");
+    let size = content.len();
+    let inserted = state
+        .storage
+        .insert(NewPaste {
+            content,
+            mime_type: mime_type.clone(),
+            created_at: now,
+            expiry,
+            burn_after_read,
+            owner: None,
+            password: None,
+        })
+        .await?;
+
+    metrics::counter!("flaskpaste_pastes_created_total").increment(1);
+    tracing::info!(id = %inserted.id, size, mime_type, burn_after_read, "paste created");
+    let created = Created {
+        url: format!("/{}", inserted.id),
+        raw: format!("/{}/raw", inserted.id),
+        id: inserted.id,
+        mime_type,
+        created_at: now,
+        expires_at: inserted.expires_at,
+        burn_after_read,
+    };
+    let location = HeaderValue::from_str(&created.url).expect("a hex id is a valid header value");
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(created),
+    )
+        .into_response())
+}
+
+/// `GET /{id}` and `HEAD /{id}`: the paste's metadata. Only `GET` counts as an access.
+pub async fn metadata(
+    State(state): State<AppState>,
+    method: Method,
+    id: PasteId,
+) -> Result<Response, ApiError> {
+    let now = unix_now();
+    let meta = state
+        .storage
+        .metadata(id.as_str(), now)
+        .await?
+        .ok_or(ApiError::PasteNotFound)?;
+
+    if method == Method::GET {
+        state.storage.touch(&meta, now).await;
+    }
+    Ok(Json(Metadata::from(&meta)).into_response())
+}
+
+/// `GET /{id}/raw` and `HEAD /{id}/raw`: the paste's bytes with their type. A `GET` of a
+/// burn-after-read paste deletes it; `HEAD` never does.
+pub async fn raw(
+    State(state): State<AppState>,
+    method: Method,
+    id: PasteId,
+) -> Result<Response, ApiError> {
+    let now = unix_now();
+    if method == Method::HEAD {
+        let meta = state
+            .storage
+            .metadata(id.as_str(), now)
+            .await?
+            .ok_or(ApiError::PasteNotFound)?;
+        return Ok(raw_response(&meta, Body::empty(), false));
+    }
+
+    let paste = state
+        .storage
+        .paste(id.as_str(), now)
+        .await?
+        .ok_or(ApiError::PasteNotFound)?;
+    if !paste.meta.burn_after_read {
+        state.storage.touch(&paste.meta, now).await;
+        metrics::counter!("flaskpaste_pastes_read_total").increment(1);
+        return Ok(raw_response(&paste.meta, Body::from(paste.content), false));
+    }
+
+    // Whoever takes it from the writer is the one reader; the others find it gone.
+    let burned = state
+        .storage
+        .take_for_burn(id.as_str(), now)
+        .await?
+        .ok_or(ApiError::PasteNotFound)?;
+    metrics::counter!("flaskpaste_pastes_read_total").increment(1);
+    metrics::counter!("flaskpaste_pastes_burned_total").increment(1);
+    tracing::info!(id = %burned.meta.id, "paste burned after read");
+    Ok(raw_response(&burned.meta, Body::from(burned.content), true))
+}
+
+/// The headers of a raw paste; `body` is empty for `HEAD`, with the real length declared.
+fn raw_response(meta: &PasteMeta, body: Body, burned: bool) -> Response {
+    let content_type = mime::content_type_header(&meta.mime_type);
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&content_type).expect("stored types are sanitised"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.size));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static(mime::disposition(&meta.mime_type)),
+    );
+    let policy = format!("{CONTENT_SECURITY_POLICY}; sandbox");
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_str(&policy).expect("a constant policy"),
+    );
+    if burned {
+        headers.insert("x-burn-after-read", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// The paste's content and, when it may be used for the type, the declared `Content-Type`.
+///
+/// A JSON request carries the content in `{"content": "..."}`; its own type describes the
+/// envelope, not the paste, so the type then comes from the content alone.
+async fn read_content(
+    headers: &HeaderMap,
+    mut body: Body,
+    limit: u64,
+) -> Result<(Bytes, Option<String>), ApiError> {
+    let declared_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let raw = match body::read_limited(&mut body, body::declared_length(headers), limit).await {
+        Ok(raw) => raw,
+        Err(BodyError::TooLarge { size }) => {
+            body::drain_in_background(body);
+            return Err(ApiError::TooLarge {
+                size,
+                max_size: limit,
+                authenticated: false,
+            });
+        }
+        Err(BodyError::Unreadable) => return Err(ApiError::BodyUnreadable),
+    };
+
+    let is_json = declared_type
+        .as_deref()
+        .and_then(mime::sanitize)
+        .is_some_and(|essence| essence == "application/json");
+    if !is_json {
+        if raw.is_empty() {
+            return Err(ApiError::NoContent);
+        }
+        return Ok((raw, declared_type));
+    }
+
+    let value: serde_json::Value =
+        serde_json::from_slice(&raw).map_err(|_| ApiError::InvalidJson)?;
+    let content = value
+        .get("content")
+        .and_then(serde_json::Value::as_str)
+        .ok_or(ApiError::JsonContentMissing)?;
+    if content.is_empty() {
+        return Err(ApiError::NoContent);
+    }
+    Ok((Bytes::from(content.to_owned()), None))
+}
+
+fn check_size(content: &Bytes, min_size: u64) -> Result<(), ApiError> {
+    let size = content.len() as u64;
+    if size < min_size {
+        return Err(ApiError::TooSmall { size, min_size });
+    }
+    Ok(())
+}
+
+/// A positive `X-Expiry` in seconds, capped at `max_expiry`; anything else means the default.
+fn requested_expiry(headers: &HeaderMap, now: i64, max_expiry: i64) -> Option<Expiry> {
+    let seconds: i64 = headers
+        .get("x-expiry")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (seconds > 0).then(|| Expiry::Fixed {
+        at: now.saturating_add(seconds.min(max_expiry)),
+    })
+}
+
+/// `true`, `1` or `yes` in any case; anything else is false.
+fn header_flag(headers: &HeaderMap, name: &str) -> bool {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            let value = value.trim();
+            ["true", "1", "yes"]
+                .iter()
+                .any(|yes| value.eq_ignore_ascii_case(yes))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: &'static str, value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn expiry_is_capped_and_bad_values_fall_back() {
+        let now = 1_000;
+
+        assert_eq!(
+            requested_expiry(&headers("x-expiry", "3600"), now, 7200),
+            Some(Expiry::Fixed { at: 4_600 })
+        );
+        assert_eq!(
+            requested_expiry(&headers("x-expiry", "99999"), now, 7200),
+            Some(Expiry::Fixed { at: 8_200 })
+        );
+        for bad in ["-5", "0", "abc", "99999999999999999999", ""] {
+            assert_eq!(
+                requested_expiry(&headers("x-expiry", bad), now, 7200),
+                None,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn burn_flag_accepts_true_1_yes_in_any_case() {
+        for yes in ["true", "TRUE", "1", "Yes"] {
+            assert!(header_flag(
+                &headers("x-burn-after-read", yes),
+                "x-burn-after-read"
+            ));
+        }
+        for no in ["false", "0", "no", "y", ""] {
+            assert!(!header_flag(
+                &headers("x-burn-after-read", no),
+                "x-burn-after-read"
+            ));
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! FlaskPaste: a self-hosted paste service. This crate is the HTTP face: configuration, the
+//! router and its middleware, the handlers, and the server's life from start to drain. The state
+//! lives in the actors of `flaskpaste-actors`.
+
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod metrics;
+pub mod middleware;
+pub mod mime;
+pub mod paste_id;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,30 @@
+//! The route table: an index of the public API.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get};
+
+use crate::handlers::{info, pastes};
+use crate::state::AppState;
+use crate::{metrics, middleware};
+
+/// The public router. Metrics are not served here but on their own listener.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(info::index).post(pastes::create))
+        .route("/health", get(info::health))
+        .route("/livez", get(info::livez))
+        .route("/robots.txt", get(info::robots))
+        .route("/favicon.ico", any(info::not_found))
+        .route("/metrics", any(info::not_found))
+        .route("/{id}", get(pastes::metadata))
+        .route("/{id}/raw", get(pastes::raw))
+        .fallback(info::not_found)
+        .method_not_allowed_fallback(info::method_not_allowed)
+        .route_layer(axum::middleware::from_fn(metrics::tag_route))
+        // Bodies are read under each handler's own limit, while they stream.
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(metrics::record_request))
+        .layer(axum::middleware::from_fn(middleware::request_context))
+        .with_state(state)
+}

@@ -1,0 +1,164 @@
+//! The server's life: open storage, bind, serve, and drain on SIGTERM or SIGINT.
+//!
+//! On a signal `/health` turns 503 at once; the listener keeps accepting for the configured
+//! delay (so a load balancer can notice), then stops; requests already read are answered within
+//! the shutdown timeout; pending writes are flushed, the log checkpointed, and `run` returns.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use flaskpaste_actors::clock::unix_now;
+use flaskpaste_actors::{Storage, StorageConfig, StorageError};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::routes;
+use crate::state::AppState;
+
+/// Why the server could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Storage(#[from] StorageError),
+    #[error("cannot install the metrics recorder: {0}")]
+    Metrics(#[from] metrics_exporter_prometheus::BuildError),
+    #[error("server failed: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Runs the server until a shutdown signal has been handled.
+pub async fn run(config: Config) -> Result<(), ServerError> {
+    let metrics_handle = crate::metrics::install()?;
+    let storage = Storage::open(StorageConfig {
+        path: config.db.clone(),
+        id_length: usize::from(config.id_length),
+        read_connections: usize::from(config.read_connections),
+        cache_bytes: config.cache_bytes,
+        touch_flush_interval: config.touch_flush_interval(),
+    })
+    .await?;
+    log_storage_settings(&storage).await;
+
+    let listener = bind(config.bind).await?;
+    let public_addr = listener.local_addr()?;
+    let metrics_addr = match config.metrics_addr.0 {
+        Some(addr) => {
+            let metrics_listener = bind(addr).await?;
+            let bound = metrics_listener.local_addr()?;
+            let app = crate::metrics::router(metrics_handle);
+            tokio::spawn(async move { axum::serve(metrics_listener, app).await });
+            Some(bound)
+        }
+        None => None,
+    };
+    tracing::info!(
+        addr = %public_addr,
+        metrics_addr = metrics_addr.map(|a| a.to_string()),
+        db = %config.db.display(),
+        "listening"
+    );
+
+    let state = AppState::new(config, storage.clone());
+    spawn_cleanup(storage.clone(), state.config.cleanup_interval());
+    serve(listener, state).await?;
+
+    storage.shutdown().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
+}
+
+async fn log_storage_settings(storage: &Storage) {
+    match storage.writer().pragmas().await {
+        Ok(pragmas) => tracing::info!(
+            journal_mode = %pragmas.journal_mode,
+            synchronous = pragmas.synchronous,
+            "storage opened"
+        ),
+        Err(err) => tracing::warn!(error = %err, "storage settings unreadable"),
+    }
+}
+
+/// Serves until a signal, then drains within the shutdown timeout.
+async fn serve(listener: TcpListener, state: AppState) -> Result<(), ServerError> {
+    let signalled = Arc::new(Notify::new());
+    let stop_accepting = {
+        let state = state.clone();
+        let signalled = signalled.clone();
+        async move {
+            wait_for_signal().await;
+            state.start_draining();
+            signalled.notify_one();
+            tracing::info!(
+                delay_seconds = state.config.shutdown_delay,
+                "shutdown requested; draining"
+            );
+            tokio::time::sleep(state.config.shutdown_delay()).await;
+        }
+    };
+    let deadline = state.config.shutdown_delay() + state.config.shutdown_timeout();
+
+    let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(stop_accepting);
+    let give_up = async move {
+        signalled.notified().await;
+        tokio::time::sleep(deadline).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        () = give_up => tracing::warn!("shutdown timeout passed with requests still open"),
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "SIGTERM handler unavailable; only SIGINT stops");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+/// Deletes expired pastes every `period`. Expired pastes already answer 404; this frees space.
+fn spawn_cleanup(storage: Storage, period: Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            match storage.purge_expired(unix_now()).await {
+                Ok(purged) => tracing::info!(purged, "expired pastes deleted"),
+                Err(err) => tracing::error!(error = %err, "cleanup of expired pastes failed"),
+            }
+        }
+    });
+}
