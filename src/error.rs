@@ -99,11 +99,19 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %cause, "storage failed a request");
         }
         let mut response = (self.status(), Json(self.body())).into_response();
-        if matches!(self, ApiError::Storage(_)) {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),
-            );
+        let headers = response.headers_mut();
+        match self {
+            ApiError::Storage(_) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),
+                );
+            }
+            // The rest of the body is drained and thrown away; the connection is not reused.
+            ApiError::TooLarge { .. } => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
         }
         response
     }

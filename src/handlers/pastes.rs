@@ -115,14 +115,14 @@ pub async fn metadata(
     id: PasteId,
 ) -> Result<Response, ApiError> {
     let now = unix_now();
-    let meta = state
+    let mut meta = state
         .storage
         .metadata(id.as_str(), now)
         .await?
         .ok_or(ApiError::PasteNotFound)?;
 
     if method == Method::GET {
-        state.storage.touch(&meta, now).await;
+        meta.expires_at = state.storage.touch(&meta, now).await;
     }
     Ok(Json(Metadata::from(&meta)).into_response())
 }

@@ -165,8 +165,9 @@ impl Storage {
     }
 
     /// Records a read of the paste at `now`: its last access moves, and so does the deadline of
-    /// a sliding paste. The update reaches the database with the next flush.
-    pub async fn touch(&self, meta: &PasteMeta, now: i64) {
+    /// a sliding paste. The update reaches the database with the next flush. Answers the
+    /// paste's deadline after the read.
+    pub async fn touch(&self, meta: &PasteMeta, now: i64) -> i64 {
         let expires_at = match meta.ttl {
             Some(ttl) => now.saturating_add(ttl),
             None => meta.expires_at,
@@ -186,6 +187,7 @@ impl Storage {
         if let Some(cached) = self.inner.cache.get(&meta.id).await {
             cached.expires_at.fetch_max(expires_at, Ordering::Relaxed);
         }
+        expires_at.max(meta.expires_at)
     }
 
     /// Sends the pending last-access updates to the writer as one batch.
@@ -258,5 +260,115 @@ impl Storage {
                 Storage { inner }.flush_touches();
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::storage::model::Expiry;
+
+    async fn storage() -> (Storage, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(StorageConfig {
+            path: dir.path().join("paste.db"),
+            id_length: 12,
+            read_connections: 2,
+            cache_bytes: 1024 * 1024,
+            // Flushes happen only when a test asks for them.
+            touch_flush_interval: Duration::from_secs(3600),
+        })
+        .await
+        .unwrap();
+        (storage, dir)
+    }
+
+    fn sliding(content: &str, created_at: i64, ttl: i64) -> NewPaste {
+        NewPaste {
+            content: Bytes::from(content.to_owned()),
+            mime_type: "text/plain".into(),
+            created_at,
+            expiry: Expiry::Sliding { ttl },
+            burn_after_read: false,
+            owner: None,
+            password: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_thousand_reads_reach_the_writer_as_one_touch_batch() {
+        let (storage, dir) = storage().await;
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            ids.push(
+                storage
+                    .insert(sliding(&format!("hot {i}"), 1_000, 100))
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+
+        for read in 0..1000 {
+            let id = &ids[read % ids.len()];
+            let paste = storage.paste(id, 1_050).await.unwrap().expect("live paste");
+            storage.touch(&paste.meta, 1_050).await;
+        }
+        let before_flush = storage.writer().stats().await.unwrap().touch_batches;
+        storage.flush_touches();
+        storage.writer().flush().await.unwrap();
+        let stats = storage.writer().stats().await.unwrap();
+
+        assert_eq!(before_flush, 0, "no read wrote on its own");
+        assert_eq!(stats.touch_batches, 1);
+        let conn = rusqlite::Connection::open(dir.path().join("paste.db")).unwrap();
+        let (last_access, expires_at): (i64, i64) = conn
+            .query_row(
+                "SELECT last_access, expires_at FROM pastes WHERE id = ?1",
+                [&ids[0]],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((last_access, expires_at), (1_050, 1_150));
+    }
+
+    #[tokio::test]
+    async fn an_expired_paste_is_gone_before_any_cleanup() {
+        let (storage, _dir) = storage().await;
+        let mut fixed = sliding("fixed", 1_000, 0);
+        fixed.expiry = Expiry::Fixed { at: 1_010 };
+        let id = storage.insert(fixed).await.unwrap().id;
+
+        let before = storage.paste(&id, 1_009).await.unwrap();
+        let at_deadline = storage.paste(&id, 1_010).await.unwrap();
+        let meta_at_deadline = storage.metadata(&id, 1_010).await.unwrap();
+
+        assert!(before.is_some());
+        assert!(
+            at_deadline.is_none(),
+            "served from the cache past its deadline"
+        );
+        assert!(meta_at_deadline.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_read_not_yet_flushed_keeps_a_sliding_paste_alive() {
+        let (storage, _dir) = storage().await;
+        let id = storage
+            .insert(sliding("slides", 1_000, 100))
+            .await
+            .unwrap()
+            .id;
+        let meta = storage.metadata(&id, 1_090).await.unwrap().unwrap();
+
+        let deadline = storage.touch(&meta, 1_090).await;
+        storage.inner.cache.invalidate(&id).await;
+
+        assert_eq!(deadline, 1_190);
+        assert!(storage.metadata(&id, 1_150).await.unwrap().is_some());
+        assert!(storage.paste(&id, 1_150).await.unwrap().is_some());
+        assert!(storage.paste(&id, 1_190).await.unwrap().is_none());
     }
 }

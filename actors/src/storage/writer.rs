@@ -74,6 +74,8 @@ pub struct WriterStats {
     pub queued: usize,
     /// Transactions committed since start.
     pub commits: u64,
+    /// Batches of last-access updates received since start.
+    pub touch_batches: u64,
 }
 
 /// Start-up arguments of the writer.
@@ -101,6 +103,7 @@ pub struct StorageWriterState {
     /// Operations in the transaction now running (0 when none runs).
     in_flight_ops: u64,
     commits: u64,
+    touch_batches: u64,
     mailbox: Arc<AtomicI64>,
 }
 
@@ -221,6 +224,7 @@ impl Actor for StorageWriter {
             dispatched: 0,
             in_flight_ops: 0,
             commits: 0,
+            touch_batches: 0,
             mailbox: args.mailbox,
         })
     }
@@ -239,7 +243,10 @@ impl Actor for StorageWriter {
             StorageWriterMessage::Insert(paste, reply) => state.enqueue(Op::Insert(paste, reply)),
             StorageWriterMessage::Delete(id, reply) => state.enqueue(Op::Delete(id, reply)),
             StorageWriterMessage::TakeForBurn(id, reply) => state.enqueue(Op::Take(id, reply)),
-            StorageWriterMessage::Touch(updates) => state.enqueue(Op::Touch(updates)),
+            StorageWriterMessage::Touch(updates) => {
+                state.touch_batches += 1;
+                state.enqueue(Op::Touch(updates));
+            }
             StorageWriterMessage::PurgeExpired(now, reply) => state.enqueue(Op::Purge(now, reply)),
             StorageWriterMessage::Checkpoint(reply) => state.enqueue(Op::Checkpoint(reply)),
             StorageWriterMessage::GetPragmas(reply) => state.enqueue(Op::Pragmas(reply)),
@@ -277,6 +284,7 @@ impl StorageWriterState {
             in_flight: self.conn.is_none(),
             queued: self.queue.len(),
             commits: self.commits,
+            touch_batches: self.touch_batches,
         }
     }
 
@@ -337,5 +345,191 @@ impl StorageWriterState {
             ops.extend(self.queue.pop_front());
         }
         ops
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::storage::model::Expiry;
+
+    fn paste(content: &str) -> NewPaste {
+        NewPaste {
+            content: Bytes::from(content.to_owned()),
+            mime_type: "text/plain".into(),
+            created_at: 1_000,
+            expiry: Expiry::Sliding { ttl: 100 },
+            burn_after_read: false,
+            owner: None,
+            password: None,
+        }
+    }
+
+    async fn writer() -> (WriterHandle, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = WriterHandle::spawn(dir.path().join("paste.db"), 12)
+            .await
+            .unwrap();
+        (writer, dir)
+    }
+
+    async fn wait_for(writer: &WriterHandle, check: impl Fn(WriterStats) -> bool) {
+        for _ in 0..1000 {
+            if check(writer.stats().await.unwrap()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("writer never reached the expected state");
+    }
+
+    #[tokio::test]
+    async fn the_write_connection_syncs_every_commit() {
+        let (writer, _dir) = writer().await;
+
+        let pragmas = writer.pragmas().await.unwrap();
+
+        assert_eq!(pragmas.journal_mode, "wal");
+        assert_eq!(pragmas.synchronous, 2, "synchronous=FULL");
+    }
+
+    #[tokio::test]
+    async fn inserts_that_arrive_during_a_commit_share_the_next_transaction() {
+        let (writer, dir) = writer().await;
+        // Another connection holds the write lock, so the first transaction cannot finish.
+        let blocker = Connection::open(dir.path().join("paste.db")).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+        let first = tokio::spawn({
+            let writer = writer.clone();
+            async move { writer.insert(paste("first")).await }
+        });
+        wait_for(&writer, |stats| stats.in_flight).await;
+        let later: Vec<_> = (0..10)
+            .map(|i| {
+                let writer = writer.clone();
+                tokio::spawn(async move { writer.insert(paste(&format!("later {i}"))).await })
+            })
+            .collect();
+        wait_for(&writer, |stats| stats.queued == 10).await;
+        blocker.execute_batch("COMMIT").unwrap();
+
+        let first = first.await.unwrap().unwrap();
+        let mut later_seqs = Vec::new();
+        for insert in later {
+            later_seqs.push(insert.await.unwrap().unwrap().commit_seq);
+        }
+        assert!(
+            later_seqs.iter().all(|seq| *seq == first.commit_seq + 1),
+            "{later_seqs:?}"
+        );
+        assert_eq!(writer.stats().await.unwrap().commits, 2);
+    }
+
+    fn count_rows(dir: &tempfile::TempDir) -> i64 {
+        let conn = Connection::open(dir.path().join("paste.db")).unwrap();
+        conn.query_row("SELECT count(*) FROM pastes", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_hangs_up_does_not_hurt_the_writer() {
+        let (writer, dir) = writer().await;
+        let blocker = Connection::open(dir.path().join("paste.db")).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+        let abandoned = tokio::spawn({
+            let writer = writer.clone();
+            async move { writer.insert(paste("nobody waits")).await }
+        });
+        wait_for(&writer, |stats| stats.in_flight).await;
+        abandoned.abort();
+        blocker.execute_batch("COMMIT").unwrap();
+        let kept = writer.insert(paste("still works")).await;
+
+        assert!(kept.is_ok());
+        assert_eq!(
+            count_rows(&dir),
+            2,
+            "the abandoned paste was committed all the same"
+        );
+    }
+
+    #[tokio::test]
+    async fn of_concurrent_takes_exactly_one_gets_the_paste() {
+        let (writer, _dir) = writer().await;
+        let id = writer.insert(paste("burn me")).await.unwrap().id;
+
+        let takes: Vec<_> = (0..32)
+            .map(|_| {
+                let writer = writer.clone();
+                let id = id.clone();
+                tokio::spawn(async move { writer.take_for_burn(id).await })
+            })
+            .collect();
+        let mut taken = 0;
+        for take in takes {
+            if take.await.unwrap().unwrap().is_some() {
+                taken += 1;
+            }
+        }
+
+        assert_eq!(taken, 1);
+    }
+
+    #[tokio::test]
+    async fn purge_deletes_only_what_has_expired() {
+        let (writer, _dir) = writer().await;
+        let old = writer.insert(paste("old")).await.unwrap();
+        let mut fresh = paste("fresh");
+        fresh.expiry = Expiry::Fixed { at: 5_000 };
+        writer.insert(fresh).await.unwrap();
+
+        let purged = writer.purge_expired(old.expires_at).await.unwrap();
+
+        assert_eq!(purged, 1);
+        assert!(writer.take_for_burn(old.id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn flush_answers_only_once_everything_before_it_is_committed() {
+        let (writer, dir) = writer().await;
+        let blocker = Connection::open(dir.path().join("paste.db")).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+        let inserts: Vec<_> = (0..6)
+            .map(|i| {
+                let writer = writer.clone();
+                tokio::spawn(async move { writer.insert(paste(&format!("p{i}"))).await })
+            })
+            .collect();
+        wait_for(&writer, |stats| stats.in_flight && stats.queued >= 1).await;
+        wait_for(&writer, |stats| {
+            stats.queued + usize::from(stats.in_flight) >= 2
+        })
+        .await;
+        let flush = tokio::spawn({
+            let writer = writer.clone();
+            async move { writer.flush().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let finished_while_blocked = flush.is_finished();
+        blocker.execute_batch("COMMIT").unwrap();
+        flush.await.unwrap().unwrap();
+        let committed = count_rows(&dir);
+
+        assert!(!finished_while_blocked, "flush answered before the commit");
+        for insert in inserts {
+            insert.await.unwrap().unwrap();
+        }
+        assert!(
+            committed >= 2,
+            "flush returned with {committed} rows committed"
+        );
     }
 }

@@ -1,0 +1,13 @@
+//! Integration tests: the real server binary, spoken to over HTTP.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on any unexpected error"
+)]
+
+mod support;
+
+mod basics;
+mod durability;
+mod lifecycle;
+mod limits;
