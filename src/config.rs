@@ -79,6 +79,16 @@ pub struct Config {
           default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub read_connections: u16,
 
+    /// Largest size of the database file, in bytes (0: no cap). Past it, creating answers 503
+    /// as on a full disk while reads go on.
+    #[arg(
+        long,
+        env = "FLASKPASTE_DB_MAX_BYTES",
+        value_name = "FLASKPASTE_DB_MAX_BYTES",
+        default_value_t = 0
+    )]
+    pub db_max_bytes: u64,
+
     /// Bytes of paste content kept in the hot-paste cache.
     #[arg(long, env = "FLASKPASTE_CACHE_BYTES", value_name = "FLASKPASTE_CACHE_BYTES", default_value_t = 64 * MIB)]
     pub cache_bytes: u64,

@@ -42,6 +42,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         read_connections: usize::from(config.read_connections),
         cache_bytes: config.cache_bytes,
         touch_flush_interval: config.touch_flush_interval(),
+        max_db_bytes: (config.db_max_bytes > 0).then_some(config.db_max_bytes),
     })
     .await?;
     log_storage_settings(&storage).await;

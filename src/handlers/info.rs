@@ -51,10 +51,12 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let ok = |up: bool| if up { "ok" } else { "error" };
+    // A failing write (a full disk) does not make the instance unready: reads still work.
     let mut body = json!({
         "status": if healthy { "healthy" } else { "unhealthy" },
         "database": ok(health.reader),
         "storage_writer": ok(health.writer),
+        "writes": ok(health.writes),
     });
     if draining {
         body["shutting_down"] = json!(true);

@@ -276,3 +276,29 @@ async fn logs_are_json_events_with_the_request_id_and_never_the_content() {
         "paste content in the logs"
     );
 }
+
+#[test]
+fn an_invalid_setting_stops_start_up_naming_the_variable() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flaskpaste"))
+        .env("FLASKPASTE_ID_LENGTH", "abc")
+        .env("FLASKPASTE_BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("FLASKPASTE_ID_LENGTH"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_empty_metrics_address_turns_the_metrics_listener_off() {
+    let server = TestServer::start_with(&[("FLASKPASTE_METRICS_ADDR", "")]).await;
+
+    let health = server.get("/health").await;
+
+    assert_eq!(health.status(), 200);
+    assert_eq!(
+        server.metrics_base, "http://",
+        "the listening event names no metrics address"
+    );
+}

@@ -115,3 +115,40 @@ async fn refusing_100mib_uploads_keeps_memory_bounded_by_the_limit() {
     let allowed_kib = (LIMIT + 4 * MIB) / 1024;
     assert!(grown_kib <= allowed_kib as u64, "peak grew {grown_kib} KiB");
 }
+
+#[tokio::test]
+async fn a_full_database_refuses_writes_with_503_and_keeps_serving_reads() {
+    let server = TestServer::start_with(&[("FLASKPASTE_DB_MAX_BYTES", "262144")]).await;
+    let first = server.create("written before the disk filled").await;
+
+    let mut refused = None;
+    for i in 0..100u32 {
+        let content: Vec<u8> = (0..16 * 1024u32)
+            .map(|b| (b ^ i).to_le_bytes()[0])
+            .collect();
+        let response = server
+            .client
+            .post(server.url("/"))
+            .body(content)
+            .send()
+            .await
+            .unwrap();
+        if response.status() != 201 {
+            refused = Some(response);
+            break;
+        }
+    }
+    let refused = refused.expect("the capped database filled up");
+    let retry_after = refused.headers().get("retry-after").cloned();
+    let status = refused.status();
+    let body: Value = refused.json().await.unwrap();
+    let read = server.get(&format!("/{first}/raw")).await;
+    let health: Value = server.get("/health").await.json().await.unwrap();
+
+    assert_eq!(status, 503);
+    assert!(retry_after.is_some(), "503 without Retry-After");
+    assert_eq!(body["error"], "Storage temporarily unavailable");
+    assert_eq!(read.status(), 200);
+    assert_eq!(health["writes"], "error");
+    assert_eq!(health["database"], "ok");
+}

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -36,6 +36,8 @@ pub struct StorageConfig {
     pub cache_bytes: u64,
     /// How often coalesced last-access updates are written.
     pub touch_flush_interval: Duration,
+    /// The largest the database file may grow; past it, writes fail as on a full disk.
+    pub max_db_bytes: Option<u64>,
 }
 
 /// What a readiness check found.
@@ -45,6 +47,8 @@ pub struct Health {
     pub reader: bool,
     /// The writer actor answered a ping.
     pub writer: bool,
+    /// The last write the writer attempted succeeded (false on a full disk, say).
+    pub writes: bool,
 }
 
 /// A cached paste; its deadline moves when it is read.
@@ -66,12 +70,15 @@ struct Inner {
     /// Last-access updates not yet sent to the writer, one per paste.
     touches: DashMap<String, TouchUpdate>,
     flush_interval: Duration,
+    /// Whether the last insert failed in the database, for readiness reports.
+    writes_failing: AtomicBool,
 }
 
 impl Storage {
     /// Opens (or creates) the database, spawns the writer and starts the touch flusher.
     pub async fn open(config: StorageConfig) -> Result<Self, StorageError> {
-        let writer = WriterHandle::spawn(config.path.clone(), config.id_length).await?;
+        let writer =
+            WriterHandle::spawn(config.path.clone(), config.id_length, config.max_db_bytes).await?;
         // The writer has created the file and schema, so read-only connections can open it.
         let readers = ReadPool::open(&config.path, config.read_connections).await?;
         let cache = Cache::builder()
@@ -87,6 +94,7 @@ impl Storage {
                 cache,
                 touches: DashMap::new(),
                 flush_interval: config.touch_flush_interval,
+                writes_failing: AtomicBool::new(false),
             }),
         };
         storage.spawn_touch_flusher();
@@ -100,7 +108,10 @@ impl Storage {
 
     /// Stores a paste; answers once it is synced to disk.
     pub async fn insert(&self, paste: NewPaste) -> Result<Inserted, StorageError> {
-        self.inner.writer.insert(paste).await
+        let inserted = self.inner.writer.insert(paste).await;
+        let failing = matches!(inserted, Err(StorageError::Database(_)));
+        self.inner.writes_failing.store(failing, Ordering::Relaxed);
+        inserted
     }
 
     /// A live paste's metadata, with its current deadline.
@@ -221,6 +232,7 @@ impl Storage {
         Health {
             reader: reader.is_ok(),
             writer: writer.is_ok(),
+            writes: !self.inner.writes_failing.load(Ordering::Relaxed),
         }
     }
 
@@ -279,6 +291,7 @@ mod tests {
             cache_bytes: 1024 * 1024,
             // Flushes happen only when a test asks for them.
             touch_flush_interval: Duration::from_secs(3600),
+            max_db_bytes: None,
         })
         .await
         .unwrap();

@@ -38,13 +38,19 @@ pub(super) const META_COLUMNS: &str = "id, mime_type, size, created_at, last_acc
 ///
 /// `synchronous=FULL` in WAL mode syncs the log on every commit, so a committed paste survives a
 /// power cut; group commit in the writer is what keeps that affordable.
-pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+pub(super) fn open_writer(path: &Path, max_bytes: Option<u64>) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.execute_batch(CREATE)?;
+    if let Some(max_bytes) = max_bytes {
+        let page_size: i64 = conn.pragma_query_value(None, "page_size", |row| row.get(0))?;
+        let max_bytes = i64::try_from(max_bytes).unwrap_or(i64::MAX);
+        let pages = (max_bytes / page_size.max(1)).max(1);
+        conn.pragma_update(None, "max_page_count", pages)?;
+    }
     Ok(conn)
 }
 

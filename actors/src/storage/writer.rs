@@ -80,8 +80,9 @@ pub struct WriterStats {
 
 /// Start-up arguments of the writer.
 pub struct WriterArgs {
-    pub path: PathBuf,
-    pub id_length: usize,
+    path: PathBuf,
+    id_length: usize,
+    max_db_bytes: Option<u64>,
     mailbox: Arc<AtomicI64>,
 }
 
@@ -115,12 +116,19 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    /// Spawns the writer on the database at `path`, creating it if needed.
-    pub async fn spawn(path: PathBuf, id_length: usize) -> Result<Self, StorageError> {
+    /// Spawns the writer on the database at `path`, creating it if needed. New ids have
+    /// `id_length` hex characters; `max_db_bytes` caps the file's size (writes past it fail as
+    /// on a full disk).
+    pub async fn spawn(
+        path: PathBuf,
+        id_length: usize,
+        max_db_bytes: Option<u64>,
+    ) -> Result<Self, StorageError> {
         let mailbox = Arc::new(AtomicI64::new(0));
         let args = WriterArgs {
             path,
             id_length,
+            max_db_bytes,
             mailbox: mailbox.clone(),
         };
         let (actor, _) = Actor::spawn(None, StorageWriter, args)
@@ -212,8 +220,9 @@ impl Actor for StorageWriter {
         _myself: ActorRef<Self::Msg>,
         args: WriterArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let path = args.path;
-        let conn = tokio::task::spawn_blocking(move || schema::open_writer(&path)).await??;
+        let (path, max_db_bytes) = (args.path, args.max_db_bytes);
+        let conn =
+            tokio::task::spawn_blocking(move || schema::open_writer(&path, max_db_bytes)).await??;
         Ok(StorageWriterState {
             conn: Some(conn),
             queue: VecDeque::new(),
@@ -372,7 +381,7 @@ mod tests {
 
     async fn writer() -> (WriterHandle, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let writer = WriterHandle::spawn(dir.path().join("paste.db"), 12)
+        let writer = WriterHandle::spawn(dir.path().join("paste.db"), 12, None)
             .await
             .unwrap();
         (writer, dir)
