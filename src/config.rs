@@ -4,11 +4,12 @@
 //! for convenience, a command-line flag of the same name); a value that does not parse stops
 //! start-up with a message naming the variable.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use ipnet::IpNet;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -44,6 +45,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=(1 << 31)))]
     pub max_anon: u64,
 
+    /// Largest paste of an authenticated client (any accepted fingerprint), in bytes.
+    #[arg(long, env = "FLASKPASTE_MAX_AUTH", value_name = "FLASKPASTE_MAX_AUTH", default_value_t = 50 * MIB,
+          value_parser = clap::value_parser!(u64).range(1..=(1 << 31)))]
+    pub max_auth: u64,
+
     /// Smallest paste accepted, in bytes (0 turns the check off).
     #[arg(
         long,
@@ -57,6 +63,16 @@ pub struct Config {
     #[arg(long, env = "FLASKPASTE_EXPIRY_ANON", value_name = "FLASKPASTE_EXPIRY_ANON", default_value_t = 86_400,
           value_parser = clap::value_parser!(i64).range(1..))]
     pub expiry_anon: i64,
+
+    /// Default lifetime of a paste whose client showed a certificate this instance did not issue.
+    #[arg(long, env = "FLASKPASTE_EXPIRY_UNTRUSTED", value_name = "FLASKPASTE_EXPIRY_UNTRUSTED",
+          default_value_t = 604_800, value_parser = clap::value_parser!(i64).range(1..))]
+    pub expiry_untrusted: i64,
+
+    /// Default lifetime of a paste whose client holds a valid certificate from this instance.
+    #[arg(long, env = "FLASKPASTE_EXPIRY_TRUSTED", value_name = "FLASKPASTE_EXPIRY_TRUSTED",
+          default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub expiry_trusted: i64,
 
     /// Longest lifetime a client may ask for with `X-Expiry`, in seconds.
     #[arg(long, env = "FLASKPASTE_MAX_EXPIRY", value_name = "FLASKPASTE_MAX_EXPIRY", default_value_t = 7_776_000,
@@ -93,6 +109,52 @@ pub struct Config {
     #[arg(long, env = "FLASKPASTE_CACHE_BYTES", value_name = "FLASKPASTE_CACHE_BYTES", default_value_t = 64 * MIB)]
     pub cache_bytes: u64,
 
+    /// Shared secret the reverse proxy sends as `X-Proxy-Secret`; without a match, client
+    /// certificate headers are ignored.
+    #[arg(
+        long,
+        env = "FLASKPASTE_PROXY_SECRET",
+        value_name = "FLASKPASTE_PROXY_SECRET",
+        hide_env_values = true
+    )]
+    pub proxy_secret: Option<Secret>,
+
+    /// File holding the proxy secret (instead of `FLASKPASTE_PROXY_SECRET`).
+    #[arg(
+        long,
+        env = "FLASKPASTE_PROXY_SECRET_FILE",
+        value_name = "FLASKPASTE_PROXY_SECRET_FILE"
+    )]
+    pub proxy_secret_file: Option<PathBuf>,
+
+    /// Peers (addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For` is believed.
+    #[arg(long, env = "FLASKPASTE_TRUSTED_PROXIES", value_name = "FLASKPASTE_TRUSTED_PROXIES",
+          value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Certificate fingerprints (SHA-1, comma-separated) that may list and delete everything.
+    #[arg(long, env = "FLASKPASTE_ADMIN_FINGERPRINTS", value_name = "FLASKPASTE_ADMIN_FINGERPRINTS",
+          value_delimiter = ',', value_parser = parse_fingerprint)]
+    pub admin_fingerprints: Vec<String>,
+
+    /// Threads hashing paste passwords at once (0: one fewer than the cores, at least one).
+    #[arg(
+        long,
+        env = "FLASKPASTE_PASSWORD_WORKERS",
+        value_name = "FLASKPASTE_PASSWORD_WORKERS",
+        default_value_t = 0
+    )]
+    pub password_workers: usize,
+
+    /// Password checks that may wait for a worker; past this a check answers 503 at once.
+    #[arg(
+        long,
+        env = "FLASKPASTE_PASSWORD_QUEUE",
+        value_name = "FLASKPASTE_PASSWORD_QUEUE",
+        default_value_t = 64
+    )]
+    pub password_queue: usize,
+
     /// Address of the Prometheus metrics listener; empty turns it off.
     #[arg(long, env = "FLASKPASTE_METRICS_ADDR", value_name = "FLASKPASTE_METRICS_ADDR",
           default_value = "127.0.0.1:9464", value_parser = parse_optional_addr)]
@@ -126,6 +188,52 @@ pub struct Config {
     pub shutdown_timeout: u64,
 }
 
+/// A secret setting: its `Debug` output never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(value.to_owned()))
+    }
+}
+
+/// An address (a single host) or a CIDR range.
+fn parse_network(value: &str) -> Result<IpNet, String> {
+    let value = value.trim();
+    if let Ok(net) = value.parse::<IpNet>() {
+        return Ok(net);
+    }
+    value
+        .parse::<IpAddr>()
+        .map(IpNet::from)
+        .map_err(|_| format!("{value:?} is neither an address nor a CIDR range"))
+}
+
+/// A SHA-1 fingerprint: 40 hex characters, kept lowercase.
+fn parse_fingerprint(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.len() == 40 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(format!("{value:?} is not 40 hex characters"))
+    }
+}
+
 /// A socket address that may be switched off with an empty value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OptionalAddr(pub Option<SocketAddr>);
@@ -148,10 +256,44 @@ pub enum LogFormat {
     Text,
 }
 
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Invalid(#[from] clap::Error),
+    #[error("{var}: cannot read {path}: {source}")]
+    SecretFile {
+        var: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("set either {var} or {var}_FILE, not both")]
+    SecretTwice { var: &'static str },
+}
+
 impl Config {
-    /// The configuration from the environment alone, as the tests and the server see it.
-    pub fn from_env() -> Result<Self, clap::Error> {
-        Self::try_parse_from(["flaskpaste"])
+    /// The configuration from the environment and command line, secrets resolved.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::try_parse()?.resolve_secrets()
+    }
+
+    /// Reads each secret given as a `_FILE` path; an empty secret counts as unset.
+    pub fn resolve_secrets(mut self) -> Result<Self, ConfigError> {
+        self.proxy_secret = resolve_secret(
+            "FLASKPASTE_PROXY_SECRET",
+            self.proxy_secret.take(),
+            self.proxy_secret_file.as_deref(),
+        )?;
+        Ok(self)
+    }
+
+    /// One fewer hashing thread than the machine has cores (at least one), unless set.
+    pub fn password_workers(&self) -> usize {
+        if self.password_workers > 0 {
+            return self.password_workers;
+        }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        cores.saturating_sub(1).max(1)
     }
 
     pub fn touch_flush_interval(&self) -> Duration {
@@ -169,6 +311,27 @@ impl Config {
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout)
     }
+}
+
+fn resolve_secret(
+    var: &'static str,
+    value: Option<Secret>,
+    file: Option<&std::path::Path>,
+) -> Result<Option<Secret>, ConfigError> {
+    let value = value.filter(|secret| !secret.0.is_empty());
+    let Some(path) = file else {
+        return Ok(value);
+    };
+    if value.is_some() {
+        return Err(ConfigError::SecretTwice { var });
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
+        var,
+        path: path.to_owned(),
+        source,
+    })?;
+    let secret = text.trim_end_matches(['\r', '\n']);
+    Ok((!secret.is_empty()).then(|| Secret(secret.to_owned())))
 }
 
 #[cfg(test)]
@@ -192,6 +355,51 @@ mod tests {
         let err = Config::try_parse_from(["flaskpaste", "--id-length", "99"]).unwrap_err();
 
         assert!(err.to_string().contains("FLASKPASTE_ID_LENGTH"), "{err}");
+    }
+
+    #[test]
+    fn lists_parse_and_bad_entries_name_their_variable() {
+        let fingerprint = "AB".repeat(20);
+        let config = Config::try_parse_from([
+            "flaskpaste",
+            "--trusted-proxies",
+            "10.0.0.1, 192.168.0.0/16,::1",
+            "--admin-fingerprints",
+            &fingerprint,
+        ])
+        .expect("parses");
+
+        assert_eq!(config.trusted_proxies.len(), 3);
+        assert_eq!(config.admin_fingerprints, vec!["ab".repeat(20)]);
+        let err =
+            Config::try_parse_from(["flaskpaste", "--admin-fingerprints", "ab:cd"]).unwrap_err();
+        assert!(
+            err.to_string().contains("FLASKPASTE_ADMIN_FINGERPRINTS"),
+            "{err}"
+        );
+        let err = Config::try_parse_from(["flaskpaste", "--trusted-proxies", "nope"]).unwrap_err();
+        assert!(
+            err.to_string().contains("FLASKPASTE_TRUSTED_PROXIES"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_secret_file_is_read_without_its_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "s3cret\n").unwrap();
+
+        let resolved = resolve_secret("FLASKPASTE_PROXY_SECRET", None, Some(&path)).unwrap();
+        let twice = resolve_secret(
+            "FLASKPASTE_PROXY_SECRET",
+            Some(Secret("x".into())),
+            Some(&path),
+        );
+
+        assert_eq!(resolved.unwrap().expose(), "s3cret");
+        assert!(matches!(twice, Err(ConfigError::SecretTwice { .. })));
+        assert_eq!(format!("{:?}", Secret("hidden".into())), "Secret(..)");
     }
 
     #[test]

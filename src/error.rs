@@ -41,6 +41,26 @@ pub enum ApiError {
     },
     #[error("paste too small")]
     TooSmall { size: u64, min_size: u64 },
+    #[error("authentication required")]
+    AuthRequired,
+    #[error("admin access required")]
+    AdminRequired,
+    #[error("not the owner")]
+    PermissionDenied,
+    #[error("password required")]
+    PasswordRequired,
+    #[error("invalid password")]
+    InvalidPassword,
+    #[error("password too long")]
+    PasswordTooLong,
+    #[error("password not UTF-8")]
+    PasswordNotUtf8,
+    #[error("empty password")]
+    PasswordEmpty,
+    #[error("password workers busy")]
+    PasswordBusy,
+    #[error("invalid query parameter {0}")]
+    InvalidQuery(&'static str),
     #[error("storage unavailable: {0}")]
     Storage(#[from] StorageError),
 }
@@ -53,11 +73,19 @@ impl ApiError {
             | ApiError::InvalidJson
             | ApiError::JsonContentMissing
             | ApiError::BodyUnreadable
-            | ApiError::TooSmall { .. } => StatusCode::BAD_REQUEST,
+            | ApiError::TooSmall { .. }
+            | ApiError::PasswordTooLong
+            | ApiError::PasswordNotUtf8
+            | ApiError::PasswordEmpty
+            | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            ApiError::AuthRequired | ApiError::PasswordRequired => StatusCode::UNAUTHORIZED,
+            ApiError::AdminRequired | ApiError::PermissionDenied | ApiError::InvalidPassword => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::PasteNotFound | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Storage(_) | ApiError::PasswordBusy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -88,6 +116,22 @@ impl ApiError {
                 "size": size,
                 "min_size": min_size,
             }),
+            ApiError::AuthRequired => json!({ "error": "Authentication required" }),
+            ApiError::AdminRequired => json!({ "error": "Admin access required" }),
+            ApiError::PermissionDenied => json!({ "error": "Permission denied" }),
+            ApiError::PasswordRequired => {
+                json!({ "error": "Password required", "password_protected": true })
+            }
+            ApiError::InvalidPassword => json!({ "error": "Invalid password" }),
+            ApiError::PasswordTooLong => json!({ "error": "Password too long (max 1024 chars)" }),
+            ApiError::PasswordNotUtf8 => json!({ "error": "Password must be valid UTF-8" }),
+            ApiError::PasswordEmpty => json!({ "error": "Password must not be empty" }),
+            ApiError::PasswordBusy => {
+                json!({ "error": "Too many password checks in progress, retry shortly" })
+            }
+            ApiError::InvalidQuery(parameter) => {
+                json!({ "error": format!("Invalid query parameter: {parameter}") })
+            }
             ApiError::Storage(_) => json!({ "error": "Storage temporarily unavailable" }),
         }
     }
@@ -101,7 +145,7 @@ impl IntoResponse for ApiError {
         let mut response = (self.status(), Json(self.body())).into_response();
         let headers = response.headers_mut();
         match self {
-            ApiError::Storage(_) => {
+            ApiError::Storage(_) | ApiError::PasswordBusy => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),

@@ -1,4 +1,5 @@
 //! Request handlers, one module per resource.
 
 pub mod info;
+pub mod listing;
 pub mod pastes;

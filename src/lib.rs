@@ -3,12 +3,15 @@
 //! lives in the actors of `flaskpaste-actors`.
 
 pub mod body;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod identity;
 pub mod metrics;
 pub mod middleware;
 pub mod mime;
+pub mod password;
 pub mod paste_id;
 pub mod routes;
 pub mod server;

@@ -2,17 +2,20 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use flaskpaste::config::Config;
+use flaskpaste::config::{Config, ConfigError};
 use flaskpaste::{server, telemetry};
 
 fn main() -> ExitCode {
-    let config = match Config::try_parse() {
+    let config = match Config::load() {
         Ok(config) => config,
-        Err(err) => {
+        Err(ConfigError::Invalid(err)) => {
             // clap formats the message (naming the variable) and knows `--help` from a mistake.
             let _ = err.print();
             return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
         }
     };
     telemetry::init(config.log_format);

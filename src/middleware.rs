@@ -1,10 +1,15 @@
 //! Layers every response passes through: request id, tracing span and security headers.
 
-use axum::extract::Request;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
+
+use crate::client_ip::ClientIp;
+use crate::state::AppState;
 
 /// The request id header, taken from the client when it is safe to echo, else generated.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -32,8 +37,13 @@ const SECURITY_HEADERS: [(&str, &str); 8] = [
     ("x-robots-tag", "noindex, nofollow"),
 ];
 
-/// Gives the request an id and a span, and stamps the security headers on its response.
-pub async fn request_context(mut request: Request, next: Next) -> Response {
+/// Gives the request an id, a client address and a span, and stamps the security headers on
+/// its response.
+pub async fn request_context(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let request_id = request
         .headers()
         .get(&REQUEST_ID)
@@ -43,10 +53,17 @@ pub async fn request_context(mut request: Request, next: Next) -> Response {
     request
         .headers_mut()
         .insert(&REQUEST_ID, request_id.clone());
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
+    let client_ip = ClientIp::resolve(peer, request.headers(), &state.config.trusted_proxies);
+    request.extensions_mut().insert(client_ip);
 
     let span = tracing::info_span!(
         "request",
         rid = %String::from_utf8_lossy(request_id.as_bytes()),
+        client_ip = %client_ip,
         method = %request.method(),
         path = %request.uri().path(),
     );

@@ -4,7 +4,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get};
 
-use crate::handlers::{info, pastes};
+use crate::handlers::{info, listing, pastes};
 use crate::state::AppState;
 use crate::{metrics, middleware};
 
@@ -17,7 +17,8 @@ pub fn router(state: AppState) -> Router {
         .route("/robots.txt", get(info::robots))
         .route("/favicon.ico", any(info::not_found))
         .route("/metrics", any(info::not_found))
-        .route("/{id}", get(pastes::metadata))
+        .route("/pastes", get(listing::list))
+        .route("/{id}", get(pastes::metadata).delete(listing::delete))
         .route("/{id}/raw", get(pastes::raw))
         .fallback(info::not_found)
         .method_not_allowed_fallback(info::method_not_allowed)
@@ -25,6 +26,9 @@ pub fn router(state: AppState) -> Router {
         // Bodies are read under each handler's own limit, while they stream.
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(metrics::record_request))
-        .layer(axum::middleware::from_fn(middleware::request_context))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::request_context,
+        ))
         .with_state(state)
 }

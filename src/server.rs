@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::identity::NoCertificateAuthority;
 use crate::routes;
 use crate::state::AppState;
 
@@ -66,7 +67,15 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         "listening"
     );
 
-    let state = AppState::new(config, storage.clone());
+    if !public_addr.ip().is_loopback() && config.proxy_secret.is_none() {
+        tracing::warn!(
+            addr = %public_addr,
+            "listening beyond loopback without FLASKPASTE_PROXY_SECRET: any client can claim a \
+             certificate fingerprint with X-SSL-Client-SHA1; deploy behind a proxy that sets it \
+             and set the secret"
+        );
+    }
+    let state = AppState::new(config, storage.clone(), Arc::new(NoCertificateAuthority));
     spawn_cleanup(storage.clone(), state.config.cleanup_interval());
     serve(listener, state).await?;
 

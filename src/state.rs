@@ -4,23 +4,35 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use flaskpaste_actors::Storage;
+use flaskpaste_actors::password::PasswordPool;
 
 use crate::config::Config;
+use crate::identity::{CertificateTrust, IdentityPolicy};
 
 /// Shared application state; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub storage: Storage,
+    pub identity: IdentityPolicy,
+    pub passwords: PasswordPool,
     /// Set once shutdown begins, so that `/health` turns 503 while requests still drain.
     draining: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub fn new(config: Config, storage: Storage) -> Self {
+    pub fn new(config: Config, storage: Storage, certificates: Arc<dyn CertificateTrust>) -> Self {
+        let identity = IdentityPolicy::new(
+            config.proxy_secret.clone(),
+            config.admin_fingerprints.iter().cloned(),
+            certificates,
+        );
+        let passwords = PasswordPool::new(config.password_workers(), config.password_queue);
         Self {
             config: Arc::new(config),
             storage,
+            identity,
+            passwords,
             draining: Arc::new(AtomicBool::new(false)),
         }
     }

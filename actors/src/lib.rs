@@ -5,6 +5,7 @@
 //! database; reads go to a pool of read-only connections behind a cache (see [`storage`]).
 
 pub mod clock;
+pub mod password;
 pub mod storage;
 
 pub use storage::{Storage, StorageConfig, StorageError};

@@ -16,7 +16,9 @@ mod schema;
 mod writer;
 
 pub use facade::{Health, Storage, StorageConfig};
-pub use model::{Expiry, Inserted, NewPaste, PasswordHash, Paste, PasteMeta, Pragmas, TouchUpdate};
+pub use model::{
+    Expiry, Inserted, ListQuery, NewPaste, PasswordHash, Paste, PasteMeta, Pragmas, TouchUpdate,
+};
 pub use writer::{WriterHandle, WriterStats};
 
 /// Why a storage operation could not be done.

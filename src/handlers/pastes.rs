@@ -11,10 +11,11 @@ use serde::Serialize;
 
 use crate::body::{self, BodyError};
 use crate::error::ApiError;
+use crate::identity::{Identity, TrustLevel};
 use crate::middleware::CONTENT_SECURITY_POLICY;
-use crate::mime;
 use crate::paste_id::PasteId;
 use crate::state::AppState;
+use crate::{mime, password};
 
 /// The answer to a created paste.
 #[derive(Debug, Serialize)]
@@ -25,8 +26,13 @@ pub struct Created {
     pub mime_type: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The creator's full fingerprint, when the creator was authenticated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub burn_after_read: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub password_protected: bool,
 }
 
 /// A paste's metadata, as `GET /{id}` shows it.
@@ -41,6 +47,8 @@ pub struct Metadata {
     pub raw: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub burn_after_read: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub password_protected: bool,
 }
 
 impl From<&PasteMeta> for Metadata {
@@ -54,6 +62,7 @@ impl From<&PasteMeta> for Metadata {
             url: format!("/{}", meta.id),
             raw: format!("/{}/raw", meta.id),
             burn_after_read: meta.burn_after_read,
+            password_protected: meta.password.is_some(),
         }
     }
 }
@@ -61,19 +70,35 @@ impl From<&PasteMeta> for Metadata {
 /// `POST /`: stores the body (or a JSON body's `content`) as a new paste.
 pub async fn create(
     State(state): State<AppState>,
+    identity: Identity,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let config = &state.config;
-    let (content, declared) = read_content(&headers, body, config.max_anon).await?;
+    let password = password::from_headers(&headers)?;
+    let limit = if identity.is_authenticated() {
+        config.max_auth
+    } else {
+        config.max_anon
+    };
+    let (content, declared) = read_content(&headers, body, limit, &identity).await?;
     check_size(&content, config.min_size)?;
     let mime_type = mime::detect(&content, declared.as_deref());
 
     let now = unix_now();
-    let expiry = requested_expiry(&headers, now, config.max_expiry).unwrap_or(Expiry::Sliding {
-        ttl: config.expiry_anon,
-    });
+    let default_ttl = match identity.trust {
+        TrustLevel::Anonymous => config.expiry_anon,
+        TrustLevel::Untrusted => config.expiry_untrusted,
+        TrustLevel::Trusted => config.expiry_trusted,
+    };
+    let expiry = requested_expiry(&headers, now, config.max_expiry)
+        .unwrap_or(Expiry::Sliding { ttl: default_ttl });
     let burn_after_read = header_flag(&headers, "x-burn-after-read");
+    let password = match password {
+        Some(password) => Some(password::hash(&state, password).await?),
+        None => None,
+    };
+    let password_protected = password.is_some();
     let size = content.len();
     let inserted = state
         .storage
@@ -83,8 +108,8 @@ pub async fn create(
             created_at: now,
             expiry,
             burn_after_read,
-            owner: None,
-            password: None,
+            owner: identity.fingerprint.clone(),
+            password,
         })
         .await?;
 
@@ -97,7 +122,9 @@ pub async fn create(
         mime_type,
         created_at: now,
         expires_at: inserted.expires_at,
+        owner: identity.fingerprint,
         burn_after_read,
+        password_protected,
     };
     let location = HeaderValue::from_str(&created.url).expect("a hex id is a valid header value");
     Ok((
@@ -113,7 +140,9 @@ pub async fn metadata(
     State(state): State<AppState>,
     method: Method,
     id: PasteId,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let provided = password::from_headers(&headers)?;
     let now = unix_now();
     let mut meta = state
         .storage
@@ -121,6 +150,7 @@ pub async fn metadata(
         .await?
         .ok_or(ApiError::PasteNotFound)?;
 
+    password::check(&state, &meta, provided).await?;
     if method == Method::GET {
         meta.expires_at = state.storage.touch(&meta, now).await;
     }
@@ -133,7 +163,9 @@ pub async fn raw(
     State(state): State<AppState>,
     method: Method,
     id: PasteId,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let provided = password::from_headers(&headers)?;
     let now = unix_now();
     if method == Method::HEAD {
         let meta = state
@@ -141,6 +173,7 @@ pub async fn raw(
             .metadata(id.as_str(), now)
             .await?
             .ok_or(ApiError::PasteNotFound)?;
+        password::check(&state, &meta, provided).await?;
         return Ok(raw_response(&meta, Body::empty(), false));
     }
 
@@ -149,6 +182,8 @@ pub async fn raw(
         .paste(id.as_str(), now)
         .await?
         .ok_or(ApiError::PasteNotFound)?;
+    // A missing or wrong password neither burns the paste nor moves its deadline.
+    password::check(&state, &paste.meta, provided).await?;
     if !paste.meta.burn_after_read {
         state.storage.touch(&paste.meta, now).await;
         metrics::counter!("flaskpaste_pastes_read_total").increment(1);
@@ -200,6 +235,7 @@ async fn read_content(
     headers: &HeaderMap,
     mut body: Body,
     limit: u64,
+    identity: &Identity,
 ) -> Result<(Bytes, Option<String>), ApiError> {
     let declared_type = headers
         .get(header::CONTENT_TYPE)
@@ -212,7 +248,7 @@ async fn read_content(
             return Err(ApiError::TooLarge {
                 size,
                 max_size: limit,
-                authenticated: false,
+                authenticated: identity.is_authenticated(),
             });
         }
         Err(BodyError::Unreadable) => return Err(ApiError::BodyUnreadable),

@@ -156,7 +156,7 @@ async fn unknown_paths_are_404_and_wrong_methods_405_as_json() {
     assert_eq!(deep.status(), 404);
     assert_eq!(deep.json::<Value>().await.unwrap()["error"], "Not found");
     assert_eq!(put.status(), 405);
-    assert_eq!(put.headers()["allow"], "GET,HEAD");
+    assert_eq!(put.headers()["allow"], "GET,HEAD,DELETE");
     assert_eq!(
         put.json::<Value>().await.unwrap()["error"],
         "Method not allowed"

@@ -15,7 +15,7 @@ use dashmap::DashMap;
 use moka::future::Cache;
 
 use super::StorageError;
-use super::model::{Inserted, NewPaste, Paste, PasteMeta, TouchUpdate};
+use super::model::{Inserted, ListQuery, NewPaste, Paste, PasteMeta, TouchUpdate};
 use super::reader::ReadPool;
 use super::writer::WriterHandle;
 
@@ -153,6 +153,20 @@ impl Storage {
             self.inner.cache.insert(id.to_owned(), cached).await;
         }
         Ok(Some(paste))
+    }
+
+    /// The live pastes `query` selects, newest first, and how many match in all.
+    ///
+    /// Pending last-access updates are written first, so that a paste kept alive by recent
+    /// reads is listed as alive; a listing waits for one commit for that.
+    pub async fn list(
+        &self,
+        query: ListQuery,
+        now: i64,
+    ) -> Result<(Vec<PasteMeta>, u64), StorageError> {
+        self.flush_touches();
+        self.inner.writer.flush().await?;
+        self.inner.readers.list(query, now).await
     }
 
     /// Deletes a burn-after-read paste and returns it, if it was still live: of any number of

@@ -93,3 +93,18 @@ pub struct Pragmas {
     /// 0 off, 1 normal, 2 full, 3 extra.
     pub synchronous: i64,
 }
+
+/// Which pastes a listing shows, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Only this owner's pastes; `None` lists everyone's.
+    pub owner: Option<String>,
+    /// A SQLite `GLOB` over the MIME type (`image/*`); the caller has checked its characters.
+    pub mime_glob: Option<String>,
+    /// Created strictly after this Unix second.
+    pub after: Option<i64>,
+    /// Created strictly before this Unix second.
+    pub before: Option<i64>,
+    pub limit: u32,
+    pub offset: u64,
+}

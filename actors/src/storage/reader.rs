@@ -10,7 +10,7 @@ use rusqlite::OptionalExtension;
 use tokio_rusqlite::Connection;
 
 use super::StorageError;
-use super::model::{Paste, PasteMeta};
+use super::model::{ListQuery, Paste, PasteMeta};
 use super::schema::{self, META_COLUMNS, meta_from_row, paste_from_row};
 
 /// Read-only connections, taken in turn.
@@ -63,6 +63,53 @@ impl ReadPool {
                 c.prepare_cached(&sql)?
                     .query_row([id], paste_from_row)
                     .optional()
+            })
+            .await
+            .map_err(map_err)
+    }
+
+    /// The live pastes `query` selects, newest first, and how many there are in all.
+    pub(super) async fn list(
+        &self,
+        query: ListQuery,
+        now: i64,
+    ) -> Result<(Vec<PasteMeta>, u64), StorageError> {
+        self.pick()
+            .call(move |c| {
+                const FILTER: &str = r#"
+                    WHERE expires_at > ?1
+                      AND (?2 IS NULL OR owner = ?2)
+                      AND (?3 IS NULL OR mime_type GLOB ?3)
+                      AND (?4 IS NULL OR created_at > ?4)
+                      AND (?5 IS NULL OR created_at < ?5)
+                "#;
+                let filter =
+                    rusqlite::params![now, query.owner, query.mime_glob, query.after, query.before];
+                let total: i64 = c
+                    .prepare_cached(&format!("SELECT count(*) FROM pastes {FILTER}"))?
+                    .query_row(filter, |row| row.get(0))?;
+
+                let sql = format!(
+                    "SELECT {META_COLUMNS} FROM pastes {FILTER} \
+                     ORDER BY created_at DESC, id DESC LIMIT ?6 OFFSET ?7"
+                );
+                let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+                let page = c
+                    .prepare_cached(&sql)?
+                    .query_map(
+                        rusqlite::params![
+                            now,
+                            query.owner,
+                            query.mime_glob,
+                            query.after,
+                            query.before,
+                            query.limit,
+                            offset
+                        ],
+                        meta_from_row,
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((page, u64::try_from(total).unwrap_or(0)))
             })
             .await
             .map_err(map_err)
