@@ -9,5 +9,8 @@ mod support;
 
 mod basics;
 mod durability;
+mod identity;
 mod lifecycle;
 mod limits;
+mod listing;
+mod passwords;

@@ -91,7 +91,7 @@ impl ReadPool {
 
                 let sql = format!(
                     "SELECT {META_COLUMNS} FROM pastes {FILTER} \
-                     ORDER BY created_at DESC, id DESC LIMIT ?6 OFFSET ?7"
+                     ORDER BY created_at DESC, rowid DESC LIMIT ?6 OFFSET ?7"
                 );
                 let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
                 let page = c
