@@ -155,6 +155,32 @@ pub struct Config {
     )]
     pub password_queue: usize,
 
+    /// Per-client rate limiting of the endpoints that create something (`0` turns it off).
+    #[arg(long, env = "FLASKPASTE_RATE_LIMIT", value_name = "FLASKPASTE_RATE_LIMIT",
+          default_value = "1", value_parser = parse_flag)]
+    pub rate_limit: bool,
+
+    /// Pastes an anonymous client may create per rate window.
+    #[arg(long, env = "FLASKPASTE_RATE_MAX", value_name = "FLASKPASTE_RATE_MAX", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_max: u32,
+
+    /// Length of a rate window in seconds; it opens with a client's first counted request.
+    #[arg(long, env = "FLASKPASTE_RATE_WINDOW", value_name = "FLASKPASTE_RATE_WINDOW", default_value_t = 60,
+          value_parser = clap::value_parser!(i64).range(1..=86_400))]
+    pub rate_window: i64,
+
+    /// How many times the anonymous budget an authenticated client gets.
+    #[arg(long, env = "FLASKPASTE_RATE_AUTH_MULT", value_name = "FLASKPASTE_RATE_AUTH_MULT",
+          default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub rate_auth_mult: u32,
+
+    /// Clients (addresses, or IPv6 /64s) tracked at most; past this a new client is refused
+    /// until ended windows are swept.
+    #[arg(long, env = "FLASKPASTE_RATE_MAX_KEYS", value_name = "FLASKPASTE_RATE_MAX_KEYS",
+          default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_max_keys: u64,
+
     /// Address of the Prometheus metrics listener; empty turns it off.
     #[arg(long, env = "FLASKPASTE_METRICS_ADDR", value_name = "FLASKPASTE_METRICS_ADDR",
           default_value = "127.0.0.1:9464", value_parser = parse_optional_addr)]
@@ -209,6 +235,15 @@ impl std::str::FromStr for Secret {
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         Ok(Secret(value.to_owned()))
+    }
+}
+
+/// `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off`, in any case.
+fn parse_flag(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(format!("{value:?} is not 0 or 1")),
     }
 }
 

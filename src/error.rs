@@ -59,6 +59,8 @@ pub enum ApiError {
     PasswordEmpty,
     #[error("password workers busy")]
     PasswordBusy,
+    #[error("rate limit exceeded")]
+    RateLimited,
     #[error("invalid query parameter {0}")]
     InvalidQuery(&'static str),
     #[error("storage unavailable: {0}")]
@@ -86,6 +88,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Storage(_) | ApiError::PasswordBusy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -129,6 +132,7 @@ impl ApiError {
             ApiError::PasswordBusy => {
                 json!({ "error": "Too many password checks in progress, retry shortly" })
             }
+            ApiError::RateLimited => json!({ "error": "Rate limit exceeded" }),
             ApiError::InvalidQuery(parameter) => {
                 json!({ "error": format!("Invalid query parameter: {parameter}") })
             }

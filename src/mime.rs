@@ -1,8 +1,11 @@
 //! What a paste's `Content-Type` is: magic bytes, then the declared type, then UTF-8 or binary.
 //!
 //! Magic bytes come from the `infer` crate, over the whole content (OLE documents can only be told
-//! apart that way). Its text matchers (HTML, XML, shell scripts) are left out on purpose: text is
-//! never sniffed, so a pasted HTML snippet stays `text/plain` unless its type was declared.
+//! apart that way). Text is never sniffed: content that reads as text (UTF-8 without control
+//! characters beyond tabs, line ends, form feed and escape) keeps the declared type or
+//! `text/plain`, so a pasted HTML snippet, a PEM certificate or a sentence that happens to start
+//! with `BM` or `GIF` is not taken for a file. Binary formats carry other control bytes (NUL
+//! above all), so they are still recognised; `infer`'s own text matchers are never used.
 
 use infer::MatcherType;
 
@@ -16,7 +19,9 @@ fn is_generic(essence: &str) -> bool {
 
 /// The type to store for `content`, given the request's `Content-Type` (if it may be used).
 pub fn detect(content: &[u8], declared: Option<&str>) -> String {
-    if let Some(sniffed) = sniff(content) {
+    if !is_text(content)
+        && let Some(sniffed) = sniff(content)
+    {
         return sniffed.to_owned();
     }
     if let Some(essence) = declared.and_then(sanitize)
@@ -29,6 +34,15 @@ pub fn detect(content: &[u8], declared: Option<&str>) -> String {
     } else {
         "application/octet-stream".to_owned()
     }
+}
+
+/// Whether the content reads as text a person would paste.
+pub fn is_text(content: &[u8]) -> bool {
+    std::str::from_utf8(content).is_ok_and(|text| {
+        !text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c' | '\x1b'))
+    })
 }
 
 /// A binary format recognised by its magic bytes.
@@ -92,9 +106,30 @@ mod tests {
     }
 
     #[test]
-    fn html_text_is_never_sniffed() {
-        assert_eq!(detect(b"<html><body>hi</body></html>", None), "text/plain");
-        assert_eq!(detect(b"<?xml version=\"1.0\"?><a/>", None), "text/plain");
+    fn text_is_never_sniffed() {
+        let texts: [&[u8]; 8] = [
+            b"<html><body>hi</body></html>",
+            b"<?xml version=\"1.0\"?><a/>",
+            b"BMW is a car",
+            b"GIF is pronounced jif",
+            b"SQLite is fine",
+            b"see %PDF in the header",
+            b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+            b"\x1b[1mbold terminal output\x1b[0m\r\n",
+        ];
+        for text in texts {
+            assert_eq!(
+                detect(text, None),
+                "text/plain",
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    #[test]
+    fn binary_content_that_happens_to_be_utf8_is_still_sniffed() {
+        assert_eq!(detect(b"\0asm\x01\0\0\0", None), "application/wasm");
     }
 
     #[test]

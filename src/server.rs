@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flaskpaste_actors::clock::unix_now;
+use flaskpaste_actors::rate_limit::{RateLimiterArgs, RateLimiterHandle};
 use flaskpaste_actors::{Storage, StorageConfig, StorageError};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -30,6 +31,8 @@ pub enum ServerError {
     Storage(#[from] StorageError),
     #[error("cannot install the metrics recorder: {0}")]
     Metrics(#[from] metrics_exporter_prometheus::BuildError),
+    #[error("cannot start an actor: {0}")]
+    Actor(String),
     #[error("server failed: {0}")]
     Serve(#[from] std::io::Error),
 }
@@ -48,6 +51,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     .await?;
     log_storage_settings(&storage).await;
 
+    let signals = ShutdownSignals::install()?;
     let listener = bind(config.bind).await?;
     let public_addr = listener.local_addr()?;
     let metrics_addr = match config.metrics_addr.0 {
@@ -75,9 +79,27 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
              and set the secret"
         );
     }
-    let state = AppState::new(config, storage.clone(), Arc::new(NoCertificateAuthority));
+    let rate_limiter = if config.rate_limit {
+        let window = Duration::from_secs(config.rate_window.unsigned_abs());
+        let limiter = RateLimiterHandle::spawn(RateLimiterArgs {
+            window_seconds: config.rate_window,
+            max_keys: usize::try_from(config.rate_max_keys).unwrap_or(usize::MAX),
+            sweep_every: Some(window),
+        })
+        .await
+        .map_err(|err| ServerError::Actor(err.to_string()))?;
+        Some(limiter)
+    } else {
+        None
+    };
+    let state = AppState::new(
+        config,
+        storage.clone(),
+        Arc::new(NoCertificateAuthority),
+        rate_limiter,
+    );
     spawn_cleanup(storage.clone(), state.config.cleanup_interval());
-    serve(listener, state).await?;
+    serve(listener, state, signals).await?;
 
     storage.shutdown().await?;
     tracing::info!("stopped");
@@ -102,13 +124,17 @@ async fn log_storage_settings(storage: &Storage) {
 }
 
 /// Serves until a signal, then drains within the shutdown timeout.
-async fn serve(listener: TcpListener, state: AppState) -> Result<(), ServerError> {
+async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    signals: ShutdownSignals,
+) -> Result<(), ServerError> {
     let signalled = Arc::new(Notify::new());
     let stop_accepting = {
         let state = state.clone();
         let signalled = signalled.clone();
         async move {
-            wait_for_signal().await;
+            signals.recv().await;
             state.start_draining();
             signalled.notify_one();
             tracing::info!(
@@ -133,27 +159,27 @@ async fn serve(listener: TcpListener, state: AppState) -> Result<(), ServerError
     Ok(())
 }
 
-async fn wait_for_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
+/// SIGTERM and SIGINT, listened for from start-up on: a signal that arrives before the server
+/// serves must drain it, not kill the process.
+struct ShutdownSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> std::io::Result<Self> {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "SIGTERM handler unavailable; only SIGINT stops");
-                let _ = interrupt.await;
-            }
-        }
+        Ok(Self {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
     }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+
+    async fn recv(mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use flaskpaste_actors::Storage;
 use flaskpaste_actors::password::PasswordPool;
+use flaskpaste_actors::rate_limit::RateLimiterHandle;
 
 use crate::config::Config;
 use crate::identity::{CertificateTrust, IdentityPolicy};
@@ -16,12 +17,19 @@ pub struct AppState {
     pub storage: Storage,
     pub identity: IdentityPolicy,
     pub passwords: PasswordPool,
+    /// `None` when rate limiting is off.
+    pub rate_limiter: Option<RateLimiterHandle>,
     /// Set once shutdown begins, so that `/health` turns 503 while requests still drain.
     draining: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub fn new(config: Config, storage: Storage, certificates: Arc<dyn CertificateTrust>) -> Self {
+    pub fn new(
+        config: Config,
+        storage: Storage,
+        certificates: Arc<dyn CertificateTrust>,
+        rate_limiter: Option<RateLimiterHandle>,
+    ) -> Self {
         let identity = IdentityPolicy::new(
             config.proxy_secret.clone(),
             config.admin_fingerprints.iter().cloned(),
@@ -33,6 +41,7 @@ impl AppState {
             storage,
             identity,
             passwords,
+            rate_limiter,
             draining: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod password;
+pub mod rate_limit;
 pub mod storage;
 
 pub use storage::{Storage, StorageConfig, StorageError};

@@ -6,16 +6,18 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flaskpaste_actors::clock::unix_now;
+use flaskpaste_actors::rate_limit::Budget;
 use flaskpaste_actors::storage::{Expiry, NewPaste, PasteMeta};
 use serde::Serialize;
 
 use crate::body::{self, BodyError};
+use crate::client_ip::ClientIp;
 use crate::error::ApiError;
 use crate::identity::{Identity, TrustLevel};
 use crate::middleware::CONTENT_SECURITY_POLICY;
 use crate::paste_id::PasteId;
 use crate::state::AppState;
-use crate::{mime, password};
+use crate::{mime, password, rate};
 
 /// The answer to a created paste.
 #[derive(Debug, Serialize)]
@@ -67,21 +69,49 @@ impl From<&PasteMeta> for Metadata {
     }
 }
 
-/// `POST /`: stores the body (or a JSON body's `content`) as a new paste.
+/// `POST /`: stores the body (or a JSON body's `content`) as a new paste. Every answer carries
+/// the rate-limit headers.
 pub async fn create(
     State(state): State<AppState>,
+    client_ip: ClientIp,
     identity: Identity,
     headers: HeaderMap,
     body: Body,
+) -> Response {
+    let decision = match rate::check(&state, Budget::Paste, client_ip, &identity).await {
+        Ok(decision) => decision,
+        Err((error, decision)) => {
+            body::drain_in_background(body);
+            let mut response = error.into_response();
+            rate::stamp(&mut response, &decision);
+            return response;
+        }
+    };
+
+    let mut response = create_paste(&state, identity, &headers, body)
+        .await
+        .into_response();
+    if let Some(decision) = decision {
+        rate::stamp(&mut response, &decision);
+    }
+    response
+}
+
+/// Everything `POST /` checks after the rate limit, then the write.
+async fn create_paste(
+    state: &AppState,
+    identity: Identity,
+    headers: &HeaderMap,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let config = &state.config;
-    let password = password::from_headers(&headers)?;
+    let password = password::from_headers(headers)?;
     let limit = if identity.is_authenticated() {
         config.max_auth
     } else {
         config.max_anon
     };
-    let (content, declared) = read_content(&headers, body, limit, &identity).await?;
+    let (content, declared) = read_content(headers, body, limit, &identity).await?;
     check_size(&content, config.min_size)?;
     let mime_type = mime::detect(&content, declared.as_deref());
 
@@ -91,11 +121,11 @@ pub async fn create(
         TrustLevel::Untrusted => config.expiry_untrusted,
         TrustLevel::Trusted => config.expiry_trusted,
     };
-    let expiry = requested_expiry(&headers, now, config.max_expiry)
+    let expiry = requested_expiry(headers, now, config.max_expiry)
         .unwrap_or(Expiry::Sliding { ttl: default_ttl });
-    let burn_after_read = header_flag(&headers, "x-burn-after-read");
+    let burn_after_read = header_flag(headers, "x-burn-after-read");
     let password = match password {
-        Some(password) => Some(password::hash(&state, password).await?),
+        Some(password) => Some(password::hash(state, password).await?),
         None => None,
     };
     let password_protected = password.is_some();

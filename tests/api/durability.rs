@@ -96,7 +96,12 @@ async fn every_answered_paste_survives_sigkill() {
         answered.clone(),
     ));
     let mut scrapes = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while answered.lock().await.len() < 300 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the burst never reached 300 pastes"
+        );
         let text = server.metrics().await;
         scrapes.push((
             metric(&text, "flaskpaste_pastes_created_total", &[]),
@@ -136,7 +141,12 @@ async fn sigterm_answers_every_request_accepted_before_it() {
         stop.clone(),
         answered.clone(),
     ));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while answered.lock().await.len() < 100 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the burst never reached 100 pastes"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     stop.store(true, Ordering::SeqCst);

@@ -13,4 +13,5 @@ mod identity;
 mod lifecycle;
 mod limits;
 mod listing;
+mod mime;
 mod passwords;

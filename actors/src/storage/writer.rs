@@ -437,6 +437,9 @@ mod tests {
             later_seqs.iter().all(|seq| *seq == first.commit_seq + 1),
             "{later_seqs:?}"
         );
+        // Callers are answered from the commit itself; the counter moves when the connection
+        // is handed back, which a flush waits for.
+        writer.flush().await.unwrap();
         assert_eq!(writer.stats().await.unwrap().commits, 2);
     }
 
