@@ -7,6 +7,7 @@
 
 mod support;
 
+mod abuse;
 mod basics;
 mod durability;
 mod identity;
