@@ -181,6 +181,40 @@ pub struct Config {
           default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub rate_max_keys: u64,
 
+    /// Seconds over which identical content is counted.
+    #[arg(long, env = "FLASKPASTE_DEDUP_WINDOW", value_name = "FLASKPASTE_DEDUP_WINDOW",
+          default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
+    pub dedup_window: i64,
+
+    /// Pastes of the same content allowed per window (0 turns duplicate throttling off).
+    #[arg(
+        long,
+        env = "FLASKPASTE_DEDUP_MAX",
+        value_name = "FLASKPASTE_DEDUP_MAX",
+        default_value_t = 3
+    )]
+    pub dedup_max: u32,
+
+    /// Minimum Shannon entropy in bits per byte (0 turns the check off; 6.0 demands encryption
+    /// or compression).
+    #[arg(long, env = "FLASKPASTE_MIN_ENTROPY", value_name = "FLASKPASTE_MIN_ENTROPY",
+          default_value_t = 0.0, value_parser = parse_entropy)]
+    pub min_entropy: f64,
+
+    /// Content smaller than this many bytes is exempt from the entropy check.
+    #[arg(
+        long,
+        env = "FLASKPASTE_MIN_ENTROPY_SIZE",
+        value_name = "FLASKPASTE_MIN_ENTROPY_SIZE",
+        default_value_t = 256
+    )]
+    pub min_entropy_size: u64,
+
+    /// Refuse content that is UTF-8 text or a recognised format (`1`), to demand encryption.
+    #[arg(long, env = "FLASKPASTE_REQUIRE_BINARY", value_name = "FLASKPASTE_REQUIRE_BINARY",
+          default_value = "0", value_parser = parse_flag)]
+    pub require_binary: bool,
+
     /// Address of the Prometheus metrics listener; empty turns it off.
     #[arg(long, env = "FLASKPASTE_METRICS_ADDR", value_name = "FLASKPASTE_METRICS_ADDR",
           default_value = "127.0.0.1:9464", value_parser = parse_optional_addr)]
@@ -235,6 +269,19 @@ impl std::str::FromStr for Secret {
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         Ok(Secret(value.to_owned()))
+    }
+}
+
+/// Bits per byte, from 0 to 8.
+fn parse_entropy(value: &str) -> Result<f64, String> {
+    let bits: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number"))?;
+    if (0.0..=8.0).contains(&bits) {
+        Ok(bits)
+    } else {
+        Err(format!("{bits} is not between 0 and 8 bits per byte"))
     }
 }
 

@@ -11,6 +11,9 @@ use axum::response::{IntoResponse, Response};
 use flaskpaste_actors::StorageError;
 use serde_json::{Value, json};
 
+/// What the content-policy refusals suggest.
+const ENCRYPT_HINT: &str = "Encrypt content before uploading (fpaste encrypts by default)";
+
 /// Seconds a client is told to wait when storage cannot take a write.
 const RETRY_AFTER_UNAVAILABLE: &str = "5";
 
@@ -61,6 +64,12 @@ pub enum ApiError {
     PasswordBusy,
     #[error("rate limit exceeded")]
     RateLimited,
+    #[error("duplicate content")]
+    Duplicate { count: u32, window_seconds: i64 },
+    #[error("content entropy too low")]
+    EntropyTooLow { entropy: f64, min_entropy: f64 },
+    #[error("recognisable format")]
+    RecognisableFormat { detected: String },
     #[error("invalid query parameter {0}")]
     InvalidQuery(&'static str),
     #[error("storage unavailable: {0}")]
@@ -79,7 +88,9 @@ impl ApiError {
             | ApiError::PasswordTooLong
             | ApiError::PasswordNotUtf8
             | ApiError::PasswordEmpty
-            | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            | ApiError::InvalidQuery(_)
+            | ApiError::EntropyTooLow { .. }
+            | ApiError::RecognisableFormat { .. } => StatusCode::BAD_REQUEST,
             ApiError::AuthRequired | ApiError::PasswordRequired => StatusCode::UNAUTHORIZED,
             ApiError::AdminRequired | ApiError::PermissionDenied | ApiError::InvalidPassword => {
                 StatusCode::FORBIDDEN
@@ -88,7 +99,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Storage(_) | ApiError::PasswordBusy => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited | ApiError::Duplicate { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -133,6 +144,28 @@ impl ApiError {
                 json!({ "error": "Too many password checks in progress, retry shortly" })
             }
             ApiError::RateLimited => json!({ "error": "Rate limit exceeded" }),
+            ApiError::Duplicate {
+                count,
+                window_seconds,
+            } => json!({
+                "error": "Duplicate content rate limit exceeded",
+                "count": count,
+                "window_seconds": window_seconds,
+            }),
+            ApiError::EntropyTooLow {
+                entropy,
+                min_entropy,
+            } => json!({
+                "error": "Content entropy too low",
+                "entropy": (entropy * 100.0).round() / 100.0,
+                "min_entropy": min_entropy,
+                "hint": ENCRYPT_HINT,
+            }),
+            ApiError::RecognisableFormat { detected } => json!({
+                "error": "Recognizable format not allowed",
+                "detected": detected,
+                "hint": ENCRYPT_HINT,
+            }),
             ApiError::InvalidQuery(parameter) => {
                 json!({ "error": format!("Invalid query parameter: {parameter}") })
             }

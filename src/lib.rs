@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod mime;
 pub mod password;
 pub mod paste_id;
+pub mod policy;
 pub mod rate;
 pub mod routes;
 pub mod server;

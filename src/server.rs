@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flaskpaste_actors::clock::unix_now;
+use flaskpaste_actors::dedup::{DedupArgs, DedupHandle};
 use flaskpaste_actors::rate_limit::{RateLimiterArgs, RateLimiterHandle};
 use flaskpaste_actors::{Storage, StorageConfig, StorageError};
 use tokio::net::TcpListener;
@@ -92,11 +93,26 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     } else {
         None
     };
+    let dedup = if config.dedup_max > 0 {
+        let tracker = DedupHandle::spawn(DedupArgs {
+            window_seconds: config.dedup_window,
+            max: config.dedup_max,
+            sweep_every: Some(Duration::from_secs(
+                config.dedup_window.unsigned_abs().min(300),
+            )),
+        })
+        .await
+        .map_err(|err| ServerError::Actor(err.to_string()))?;
+        Some(tracker)
+    } else {
+        None
+    };
     let state = AppState::new(
         config,
         storage.clone(),
         Arc::new(NoCertificateAuthority),
         rate_limiter,
+        dedup,
     );
     spawn_cleanup(storage.clone(), state.config.cleanup_interval());
     serve(listener, state, signals).await?;

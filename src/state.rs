@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use flaskpaste_actors::Storage;
+use flaskpaste_actors::dedup::DedupHandle;
 use flaskpaste_actors::password::PasswordPool;
 use flaskpaste_actors::rate_limit::RateLimiterHandle;
 
@@ -19,6 +20,8 @@ pub struct AppState {
     pub passwords: PasswordPool,
     /// `None` when rate limiting is off.
     pub rate_limiter: Option<RateLimiterHandle>,
+    /// `None` when duplicate throttling is off.
+    pub dedup: Option<DedupHandle>,
     /// Set once shutdown begins, so that `/health` turns 503 while requests still drain.
     draining: Arc<AtomicBool>,
 }
@@ -29,6 +32,7 @@ impl AppState {
         storage: Storage,
         certificates: Arc<dyn CertificateTrust>,
         rate_limiter: Option<RateLimiterHandle>,
+        dedup: Option<DedupHandle>,
     ) -> Self {
         let identity = IdentityPolicy::new(
             config.proxy_secret.clone(),
@@ -42,6 +46,7 @@ impl AppState {
             identity,
             passwords,
             rate_limiter,
+            dedup,
             draining: Arc::new(AtomicBool::new(false)),
         }
     }

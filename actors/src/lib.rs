@@ -5,8 +5,10 @@
 //! database; reads go to a pool of read-only connections behind a cache (see [`storage`]).
 
 pub mod clock;
+pub mod dedup;
 pub mod password;
 pub mod rate_limit;
 pub mod storage;
+pub mod window;
 
 pub use storage::{Storage, StorageConfig, StorageError};

@@ -10,11 +10,12 @@
 //!
 //! A restart forgets every window; clients then start afresh.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use crate::window::FixedWindows;
 
 /// Which budget a request draws on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,17 +89,11 @@ pub struct RateLimiterArgs {
     pub sweep_every: Option<Duration>,
 }
 
-struct Window {
-    start: i64,
-    count: u32,
-}
-
 /// The rate limiter actor.
 pub struct RateLimiter;
 
 pub struct RateLimiterState {
-    windows: HashMap<RateKey, Window>,
-    settings: RateLimiterArgs,
+    windows: FixedWindows<RateKey>,
 }
 
 impl Actor for RateLimiter {
@@ -112,8 +107,7 @@ impl Actor for RateLimiter {
         settings: RateLimiterArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
         Ok(RateLimiterState {
-            windows: HashMap::new(),
-            settings,
+            windows: FixedWindows::new(settings.window_seconds, settings.max_keys),
         })
     }
 
@@ -152,50 +146,22 @@ impl Actor for RateLimiter {
 
 impl RateLimiterState {
     fn check(&mut self, key: RateKey, limit: u32, now: i64) -> RateDecision {
-        let window = self.settings.window_seconds;
-        let full = self.windows.len() >= self.settings.max_keys;
-        let entry = match self.windows.get_mut(&key) {
-            Some(entry) => entry,
-            None if full => {
-                return RateDecision {
-                    allowed: false,
-                    limit,
-                    remaining: 0,
-                    reset: now + window,
-                    retry_after: window.max(1),
-                };
-            }
-            None => self.windows.entry(key).or_insert(Window {
-                start: now,
-                count: 0,
-            }),
-        };
-        if now >= entry.start + window {
-            *entry = Window {
-                start: now,
-                count: 0,
-            };
-        }
-
-        let reset = entry.start + window;
-        let allowed = entry.count < limit;
-        if allowed {
-            entry.count += 1;
-        }
+        let hit = self.windows.hit(key, limit, now);
         RateDecision {
-            allowed,
+            allowed: hit.allowed,
             limit,
-            remaining: limit.saturating_sub(entry.count),
-            reset,
-            retry_after: (reset - now).max(1),
+            remaining: if hit.allowed {
+                limit.saturating_sub(hit.count)
+            } else {
+                0
+            },
+            reset: hit.reset,
+            retry_after: (hit.reset - now).max(1),
         }
     }
 
     fn sweep(&mut self, now: i64) {
-        let window = self.settings.window_seconds;
-        let before = self.windows.len();
-        self.windows.retain(|_, w| now < w.start + window);
-        let swept = before - self.windows.len();
+        let swept = self.windows.sweep(now);
         if swept > 0 {
             tracing::debug!(swept, tracked = self.windows.len(), "rate windows swept");
         }

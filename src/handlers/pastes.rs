@@ -5,7 +5,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use flaskpaste_actors::StorageError;
 use flaskpaste_actors::clock::unix_now;
+use flaskpaste_actors::dedup::content_hash;
 use flaskpaste_actors::rate_limit::Budget;
 use flaskpaste_actors::storage::{Expiry, NewPaste, PasteMeta};
 use serde::Serialize;
@@ -17,7 +19,10 @@ use crate::identity::{Identity, TrustLevel};
 use crate::middleware::CONTENT_SECURITY_POLICY;
 use crate::paste_id::PasteId;
 use crate::state::AppState;
-use crate::{mime, password, rate};
+use crate::{mime, password, policy, rate};
+
+/// Content larger than this is hashed off the async runtime.
+const HASH_INLINE_MAX: usize = 256 * 1024;
 
 /// The answer to a created paste.
 #[derive(Debug, Serialize)]
@@ -113,6 +118,7 @@ async fn create_paste(
     };
     let (content, declared) = read_content(headers, body, limit, &identity).await?;
     check_size(&content, config.min_size)?;
+    policy::check(&content, config)?;
     let mime_type = mime::detect(&content, declared.as_deref());
 
     let now = unix_now();
@@ -129,6 +135,7 @@ async fn create_paste(
         None => None,
     };
     let password_protected = password.is_some();
+    check_duplicates(state, &content, now).await?;
     let size = content.len();
     let inserted = state
         .storage
@@ -305,6 +312,31 @@ async fn read_content(
         return Err(ApiError::NoContent);
     }
     Ok((Bytes::from(content.to_owned()), None))
+}
+
+/// Counts the content with the duplicate tracker; the last check before the write.
+async fn check_duplicates(state: &AppState, content: &Bytes, now: i64) -> Result<(), ApiError> {
+    let Some(dedup) = &state.dedup else {
+        return Ok(());
+    };
+    let hash = if content.len() > HASH_INLINE_MAX {
+        let content = content.clone();
+        tokio::task::spawn_blocking(move || content_hash(&content))
+            .await
+            .map_err(|_| ApiError::Storage(StorageError::Closed))?
+    } else {
+        content_hash(content)
+    };
+
+    let decision = dedup.check(hash, now).await;
+    if decision.allowed {
+        return Ok(());
+    }
+    tracing::info!(count = decision.count, "duplicate content refused");
+    Err(ApiError::Duplicate {
+        count: decision.count,
+        window_seconds: state.config.dedup_window,
+    })
 }
 
 fn check_size(content: &Bytes, min_size: u64) -> Result<(), ApiError> {

@@ -129,3 +129,84 @@ async fn reads_are_not_rate_limited_and_carry_no_rate_headers() {
         assert!(response.headers().get("x-ratelimit-limit").is_none());
     }
 }
+
+/// Bytes that look random: a xorshift stream, different for each seed.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_fourth_identical_paste_is_429_and_other_content_passes() {
+    let server = TestServer::start().await;
+    let too_long = "p".repeat(1025);
+
+    let (refused_early, _) = server
+        .post("spam spam spam", &[("X-Paste-Password", too_long.as_str())])
+        .await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(server.post("spam spam spam", &[]).await);
+    }
+    let (other, _) = server.post("something else", &[]).await;
+
+    assert_eq!(refused_early, 400);
+    let codes: Vec<u16> = statuses.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        codes,
+        [201, 201, 201, 429],
+        "a refused paste is not a duplicate"
+    );
+    assert_eq!(
+        statuses[3].1,
+        serde_json::json!({
+            "error": "Duplicate content rate limit exceeded",
+            "count": 3,
+            "window_seconds": 3600,
+        })
+    );
+    assert_eq!(other, 201);
+}
+
+#[tokio::test]
+async fn low_entropy_content_is_refused_above_the_size_threshold() {
+    let server = TestServer::start_with(&[("FLASKPASTE_MIN_ENTROPY", "6.0")]).await;
+    let english = "The quick brown fox jumps over the lazy dog, again and again. ".repeat(10);
+
+    let (plain, refused) = server.post(english.clone(), &[]).await;
+    let (random, _) = server.post(noise(1, 1024), &[]).await;
+    let (small, _) = server.post(english[..200].to_owned(), &[]).await;
+
+    assert_eq!(plain, 400);
+    assert_eq!(refused["error"], "Content entropy too low");
+    let entropy = refused["entropy"].as_f64().unwrap();
+    assert!((3.0..5.0).contains(&entropy), "{entropy}");
+    assert_eq!(refused["min_entropy"], 6.0);
+    assert!(refused["hint"].as_str().unwrap().contains("Encrypt"));
+    assert_eq!(random, 201);
+    assert_eq!(small, 201, "content under the size threshold is exempt");
+}
+
+#[tokio::test]
+async fn required_binary_refuses_text_and_known_formats() {
+    let server = TestServer::start_with(&[("FLASKPASTE_REQUIRE_BINARY", "1")]).await;
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+
+    let (text, text_body) = server.post("plain words", &[]).await;
+    let (image, image_body) = server.post(png, &[]).await;
+    let (random, _) = server.post(noise(2, 512), &[]).await;
+
+    assert_eq!(text, 400);
+    assert_eq!(text_body["error"], "Recognizable format not allowed");
+    assert_eq!(text_body["detected"], "text/plain");
+    assert_eq!(image, 400);
+    assert_eq!(image_body["detected"], "image/png");
+    assert_eq!(random, 201);
+}
