@@ -215,6 +215,64 @@ pub struct Config {
           default_value = "0", value_parser = parse_flag)]
     pub require_binary: bool,
 
+    /// Leading zero bits a paste's proof-of-work needs (0 turns proof-of-work off).
+    #[arg(long, env = "FLASKPASTE_POW_DIFFICULTY", value_name = "FLASKPASTE_POW_DIFFICULTY",
+          default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub pow_difficulty: u32,
+
+    /// Leading zero bits a registration's proof-of-work needs (0 turns it off).
+    #[arg(long, env = "FLASKPASTE_REGISTER_POW", value_name = "FLASKPASTE_REGISTER_POW",
+          default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub register_pow: u32,
+
+    /// Seconds a challenge stays valid.
+    #[arg(long, env = "FLASKPASTE_POW_TTL", value_name = "FLASKPASTE_POW_TTL", default_value_t = 300,
+          value_parser = clap::value_parser!(i64).range(1..=86_400))]
+    pub pow_ttl: i64,
+
+    /// Key that signs challenges, so that several instances accept each other's tokens;
+    /// random at each start when unset.
+    #[arg(
+        long,
+        env = "FLASKPASTE_POW_SECRET",
+        value_name = "FLASKPASTE_POW_SECRET",
+        hide_env_values = true
+    )]
+    pub pow_secret: Option<Secret>,
+
+    /// File holding the proof-of-work secret (instead of `FLASKPASTE_POW_SECRET`).
+    #[arg(
+        long,
+        env = "FLASKPASTE_POW_SECRET_FILE",
+        value_name = "FLASKPASTE_POW_SECRET_FILE"
+    )]
+    pub pow_secret_file: Option<PathBuf>,
+
+    /// Seconds over which challenges and creations are counted for anti-flood.
+    #[arg(long, env = "FLASKPASTE_POW_FLOOD_WINDOW", value_name = "FLASKPASTE_POW_FLOOD_WINDOW",
+          default_value_t = 60, value_parser = clap::value_parser!(i64).range(1..=3600))]
+    pub pow_flood_window: i64,
+
+    /// Each full multiple of this many requests in the flood window raises the difficulty.
+    #[arg(long, env = "FLASKPASTE_POW_FLOOD_THRESHOLD", value_name = "FLASKPASTE_POW_FLOOD_THRESHOLD",
+          default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
+    pub pow_flood_threshold: u32,
+
+    /// Bits added to the difficulty per threshold reached.
+    #[arg(long, env = "FLASKPASTE_POW_FLOOD_STEP", value_name = "FLASKPASTE_POW_FLOOD_STEP",
+          default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub pow_flood_step: u32,
+
+    /// The highest difficulty anti-flood raises to.
+    #[arg(long, env = "FLASKPASTE_POW_MAX_DIFFICULTY", value_name = "FLASKPASTE_POW_MAX_DIFFICULTY",
+          default_value_t = 28, value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub pow_max_difficulty: u32,
+
+    /// Turns on the built-in certificate authority and its endpoints (`1`).
+    #[arg(long, env = "FLASKPASTE_PKI_ENABLED", value_name = "FLASKPASTE_PKI_ENABLED",
+          default_value = "0", value_parser = parse_flag)]
+    pub pki_enabled: bool,
+
     /// Address of the Prometheus metrics listener; empty turns it off.
     #[arg(long, env = "FLASKPASTE_METRICS_ADDR", value_name = "FLASKPASTE_METRICS_ADDR",
           default_value = "127.0.0.1:9464", value_parser = parse_optional_addr)]
@@ -365,6 +423,11 @@ impl Config {
             "FLASKPASTE_PROXY_SECRET",
             self.proxy_secret.take(),
             self.proxy_secret_file.as_deref(),
+        )?;
+        self.pow_secret = resolve_secret(
+            "FLASKPASTE_POW_SECRET",
+            self.pow_secret.take(),
+            self.pow_secret_file.as_deref(),
         )?;
         Ok(self)
     }

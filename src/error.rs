@@ -9,6 +9,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flaskpaste_actors::StorageError;
+use flaskpaste_actors::pow::PowFailure;
 use serde_json::{Value, json};
 
 /// What the content-policy refusals suggest.
@@ -64,6 +65,10 @@ pub enum ApiError {
     PasswordBusy,
     #[error("rate limit exceeded")]
     RateLimited,
+    #[error("proof-of-work required")]
+    PowRequired,
+    #[error("proof-of-work failed: {0}")]
+    PowFailed(PowFailure),
     #[error("duplicate content")]
     Duplicate { count: u32, window_seconds: i64 },
     #[error("content entropy too low")]
@@ -90,7 +95,10 @@ impl ApiError {
             | ApiError::PasswordEmpty
             | ApiError::InvalidQuery(_)
             | ApiError::EntropyTooLow { .. }
-            | ApiError::RecognisableFormat { .. } => StatusCode::BAD_REQUEST,
+            | ApiError::RecognisableFormat { .. }
+            | ApiError::PowRequired => StatusCode::BAD_REQUEST,
+            ApiError::PowFailed(PowFailure::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::PowFailed(_) => StatusCode::BAD_REQUEST,
             ApiError::AuthRequired | ApiError::PasswordRequired => StatusCode::UNAUTHORIZED,
             ApiError::AdminRequired | ApiError::PermissionDenied | ApiError::InvalidPassword => {
                 StatusCode::FORBIDDEN
@@ -144,6 +152,13 @@ impl ApiError {
                 json!({ "error": "Too many password checks in progress, retry shortly" })
             }
             ApiError::RateLimited => json!({ "error": "Rate limit exceeded" }),
+            ApiError::PowRequired => json!({
+                "error": "Proof-of-work required",
+                "hint": "GET /challenge for a new challenge",
+            }),
+            ApiError::PowFailed(failure) => {
+                json!({ "error": format!("Proof-of-work failed: {failure}") })
+            }
             ApiError::Duplicate {
                 count,
                 window_seconds,

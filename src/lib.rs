@@ -14,6 +14,7 @@ pub mod mime;
 pub mod password;
 pub mod paste_id;
 pub mod policy;
+pub mod pow;
 pub mod rate;
 pub mod routes;
 pub mod server;

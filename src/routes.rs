@@ -4,7 +4,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get};
 
-use crate::handlers::{info, listing, pastes};
+use crate::handlers::{challenge, info, listing, pastes};
 use crate::state::AppState;
 use crate::{metrics, middleware};
 
@@ -13,6 +13,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(info::index).post(pastes::create))
         .route("/health", get(info::health))
+        .route("/challenge", get(challenge::paste))
+        .route("/register/challenge", get(challenge::register))
         .route("/livez", get(info::livez))
         .route("/robots.txt", get(info::robots))
         .route("/favicon.ico", any(info::not_found))

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use flaskpaste_actors::clock::unix_now;
 use flaskpaste_actors::dedup::{DedupArgs, DedupHandle};
+use flaskpaste_actors::pow::{PowArgs, PowHandle};
 use flaskpaste_actors::rate_limit::{RateLimiterArgs, RateLimiterHandle};
 use flaskpaste_actors::{Storage, StorageConfig, StorageError};
 use tokio::net::TcpListener;
@@ -107,12 +108,14 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     } else {
         None
     };
+    let pow = spawn_pow_issuer(&config).await?;
     let state = AppState::new(
         config,
         storage.clone(),
         Arc::new(NoCertificateAuthority),
         rate_limiter,
         dedup,
+        pow,
     );
     spawn_cleanup(storage.clone(), state.config.cleanup_interval());
     serve(listener, state, signals).await?;
@@ -120,6 +123,38 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     storage.shutdown().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn spawn_pow_issuer(config: &Config) -> Result<PowHandle, ServerError> {
+    let secret = match &config.pow_secret {
+        Some(secret) => secret.expose().as_bytes().to_vec(),
+        None => {
+            let mut secret = vec![0u8; 32];
+            rand::fill(&mut secret[..]);
+            if config.pow_difficulty > 0 {
+                tracing::info!("no FLASKPASTE_POW_SECRET: challenges are signed with a random key");
+            }
+            secret
+        }
+    };
+    let ttl = Duration::from_secs(config.pow_ttl.unsigned_abs());
+    PowHandle::spawn(PowArgs {
+        secret,
+        paste_difficulty: config.pow_difficulty,
+        register_difficulty: if config.pki_enabled {
+            config.register_pow
+        } else {
+            0
+        },
+        ttl_seconds: config.pow_ttl,
+        flood_window_seconds: config.pow_flood_window,
+        flood_threshold: config.pow_flood_threshold,
+        flood_step: config.pow_flood_step,
+        max_difficulty: config.pow_max_difficulty,
+        sweep_every: Some(ttl),
+    })
+    .await
+    .map_err(|err| ServerError::Actor(err.to_string()))
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use flaskpaste_actors::Storage;
 use flaskpaste_actors::dedup::DedupHandle;
 use flaskpaste_actors::password::PasswordPool;
+use flaskpaste_actors::pow::PowHandle;
 use flaskpaste_actors::rate_limit::RateLimiterHandle;
 
 use crate::config::Config;
@@ -22,6 +23,7 @@ pub struct AppState {
     pub rate_limiter: Option<RateLimiterHandle>,
     /// `None` when duplicate throttling is off.
     pub dedup: Option<DedupHandle>,
+    pub pow: PowHandle,
     /// Set once shutdown begins, so that `/health` turns 503 while requests still drain.
     draining: Arc<AtomicBool>,
 }
@@ -33,6 +35,7 @@ impl AppState {
         certificates: Arc<dyn CertificateTrust>,
         rate_limiter: Option<RateLimiterHandle>,
         dedup: Option<DedupHandle>,
+        pow: PowHandle,
     ) -> Self {
         let identity = IdentityPolicy::new(
             config.proxy_secret.clone(),
@@ -47,6 +50,7 @@ impl AppState {
             passwords,
             rate_limiter,
             dedup,
+            pow,
             draining: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod dedup;
 pub mod password;
+pub mod pow;
 pub mod rate_limit;
 pub mod storage;
 pub mod window;

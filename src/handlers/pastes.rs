@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use flaskpaste_actors::StorageError;
 use flaskpaste_actors::clock::unix_now;
 use flaskpaste_actors::dedup::content_hash;
+use flaskpaste_actors::pow::Purpose;
 use flaskpaste_actors::rate_limit::Budget;
 use flaskpaste_actors::storage::{Expiry, NewPaste, PasteMeta};
 use serde::Serialize;
@@ -19,7 +20,7 @@ use crate::identity::{Identity, TrustLevel};
 use crate::middleware::CONTENT_SECURITY_POLICY;
 use crate::paste_id::PasteId;
 use crate::state::AppState;
-use crate::{mime, password, policy, rate};
+use crate::{mime, password, policy, pow, rate};
 
 /// Content larger than this is hashed off the async runtime.
 const HASH_INLINE_MAX: usize = 256 * 1024;
@@ -109,6 +110,7 @@ async fn create_paste(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    pow::require(state, Purpose::Paste, headers).await?;
     let config = &state.config;
     let password = password::from_headers(headers)?;
     let limit = if identity.is_authenticated() {
@@ -151,6 +153,7 @@ async fn create_paste(
         .await?;
 
     metrics::counter!("flaskpaste_pastes_created_total").increment(1);
+    state.pow.record_creation(now);
     tracing::info!(id = %inserted.id, size, mime_type, burn_after_read, "paste created");
     let created = Created {
         url: format!("/{}", inserted.id),

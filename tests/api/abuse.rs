@@ -210,3 +210,184 @@ async fn required_binary_refuses_text_and_known_formats() {
     assert_eq!(image_body["detected"], "image/png");
     assert_eq!(random, 201);
 }
+
+mod proof_of_work {
+    use std::time::Duration;
+
+    use flaskpaste_actors::pow::{leading_zero_bits, solve, work_hash};
+    use serde_json::{Value, json};
+
+    use crate::support::{TestServer, eventually};
+
+    async fn challenge(server: &TestServer, path: &str) -> Value {
+        server.get(path).await.json().await.unwrap()
+    }
+
+    async fn post_with(
+        server: &TestServer,
+        body: &str,
+        token: &str,
+        solution: &str,
+    ) -> (u16, Value) {
+        server
+            .post(
+                body.to_owned(),
+                &[("X-PoW-Token", token), ("X-PoW-Solution", solution)],
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn without_difficulty_the_challenge_says_disabled_and_curl_just_works() {
+        let server = TestServer::start().await;
+
+        let body = challenge(&server, "/challenge").await;
+        let (status, _) = server.post("no work needed", &[]).await;
+
+        assert_eq!(body, json!({ "enabled": false, "difficulty": 0 }));
+        assert_eq!(status, 201);
+    }
+
+    #[tokio::test]
+    async fn a_correct_solution_creates_the_paste_once() {
+        let server = TestServer::start_with(&[("FLASKPASTE_POW_DIFFICULTY", "14")]).await;
+
+        let body = challenge(&server, "/challenge").await;
+        let nonce = body["nonce"].as_str().unwrap();
+        let token = body["token"].as_str().unwrap();
+        let solution = solve(nonce, 14).to_string();
+        let (created, _) = post_with(&server, "worked for it", token, &solution).await;
+        let (replayed, replay_body) = post_with(&server, "again", token, &solution).await;
+
+        assert_eq!(body["enabled"], true);
+        assert_eq!(body["difficulty"], 14);
+        assert_eq!(body["base_difficulty"], 14);
+        assert_eq!(body["elevated"], false);
+        assert_eq!(nonce.len(), 32);
+        assert!(token.starts_with(&format!("{nonce}:{}:14:", body["expires"])));
+        assert_eq!(created, 201);
+        assert_eq!(replayed, 400);
+        assert_eq!(
+            replay_body["error"],
+            "Proof-of-work failed: Challenge already used"
+        );
+    }
+
+    #[tokio::test]
+    async fn each_bad_solution_is_refused_with_its_own_message() {
+        let server = TestServer::start_with(&[
+            ("FLASKPASTE_POW_DIFFICULTY", "12"),
+            ("FLASKPASTE_PKI_ENABLED", "1"),
+            ("FLASKPASTE_REGISTER_POW", "12"),
+        ])
+        .await;
+        let body = challenge(&server, "/challenge").await;
+        let (nonce, token) = (
+            body["nonce"].as_str().unwrap(),
+            body["token"].as_str().unwrap(),
+        );
+        let right = solve(nonce, 12);
+        let wrong = (0..)
+            .find(|n| leading_zero_bits(&work_hash(nonce, *n)) < 12)
+            .unwrap();
+        let parts: Vec<&str> = token.split(':').collect();
+        let easier = format!("{}:{}:1:{}", parts[0], parts[1], parts[3]);
+        let forged = format!("{}:{}:{}:{}", parts[0], parts[1], parts[2], "0".repeat(64));
+        let register = challenge(&server, "/register/challenge").await;
+        let register_solution = solve(register["nonce"].as_str().unwrap(), 12).to_string();
+
+        let (missing, missing_body) = server.post("no headers", &[]).await;
+        let cases = [
+            (token, wrong.to_string(), "Insufficient work"),
+            (token, "not-a-number".to_owned(), "Invalid solution"),
+            (easier.as_str(), right.to_string(), "Invalid token"),
+            (forged.as_str(), right.to_string(), "Invalid token"),
+            (
+                register["token"].as_str().unwrap(),
+                register_solution,
+                "Token was issued for another endpoint",
+            ),
+        ];
+        for (token, solution, reason) in cases {
+            let (status, answer) = post_with(&server, "attempt", token, &solution).await;
+            assert_eq!(status, 400, "{reason}");
+            assert_eq!(answer["error"], format!("Proof-of-work failed: {reason}"));
+        }
+        let (accepted, _) = post_with(&server, "finally", token, &right.to_string()).await;
+
+        assert_eq!(missing, 400);
+        assert_eq!(
+            missing_body,
+            json!({ "error": "Proof-of-work required", "hint": "GET /challenge for a new challenge" })
+        );
+        assert_eq!(accepted, 201, "wrong solutions did not spend the nonce");
+    }
+
+    #[tokio::test]
+    async fn an_expired_challenge_is_refused() {
+        let server = TestServer::start_with(&[
+            ("FLASKPASTE_POW_DIFFICULTY", "12"),
+            ("FLASKPASTE_POW_TTL", "1"),
+        ])
+        .await;
+        let body = challenge(&server, "/challenge").await;
+        let token = body["token"].as_str().unwrap().to_owned();
+        let solution = solve(body["nonce"].as_str().unwrap(), 12).to_string();
+        let expires = body["expires"].as_i64().unwrap();
+
+        let expired = eventually(Duration::from_secs(5), async || {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            i64::try_from(now).unwrap() > expires
+        })
+        .await;
+        let (status, answer) = post_with(&server, "too late", &token, &solution).await;
+
+        assert!(expired);
+        assert_eq!(status, 400);
+        assert_eq!(answer["error"], "Proof-of-work failed: Challenge expired");
+    }
+
+    #[tokio::test]
+    async fn the_registration_challenge_exists_only_with_the_pki() {
+        let off = TestServer::start_with(&[("FLASKPASTE_POW_DIFFICULTY", "12")]).await;
+        let on = TestServer::start_with(&[("FLASKPASTE_PKI_ENABLED", "1")]).await;
+
+        let missing = off.get("/register/challenge").await.status();
+        let body = challenge(&on, "/register/challenge").await;
+
+        assert_eq!(missing, 404);
+        assert_eq!(body["enabled"], true);
+        assert_eq!(body["difficulty"], 24, "registration defaults to 24 bits");
+    }
+
+    #[tokio::test]
+    async fn a_burst_raises_the_difficulty_and_it_returns_to_the_base() {
+        let server = TestServer::start_with(&[
+            ("FLASKPASTE_POW_DIFFICULTY", "12"),
+            ("FLASKPASTE_POW_FLOOD_THRESHOLD", "20"),
+            ("FLASKPASTE_POW_FLOOD_WINDOW", "2"),
+        ])
+        .await;
+
+        let mut last = Value::Null;
+        for _ in 0..45 {
+            last = challenge(&server, "/challenge").await;
+        }
+        let calmed = eventually(Duration::from_secs(10), async || {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            // Each probe counts too, but two a second stay far under the threshold.
+            challenge(&server, "/challenge").await["elevated"] == false
+        })
+        .await;
+        let after = challenge(&server, "/challenge").await;
+
+        assert_eq!(last["elevated"], true, "{last}");
+        assert!(last["difficulty"].as_u64().unwrap() >= 14, "{last}");
+        assert_eq!(last["base_difficulty"], 12);
+        assert!(calmed, "difficulty never came back down");
+        assert_eq!(after["difficulty"], 12);
+    }
+}
