@@ -273,6 +273,45 @@ pub struct Config {
           default_value = "0", value_parser = parse_flag)]
     pub pki_enabled: bool,
 
+    /// Seconds a client has to send a request's headers (from connecting, or from the first byte).
+    #[arg(long, env = "FLASKPASTE_HEADER_TIMEOUT", value_name = "FLASKPASTE_HEADER_TIMEOUT",
+          default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(long, env = "FLASKPASTE_KEEPALIVE_TIMEOUT", value_name = "FLASKPASTE_KEEPALIVE_TIMEOUT",
+          default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keepalive_timeout: u64,
+
+    /// Longest silence inside a request body, in seconds, before it answers 408.
+    #[arg(long, env = "FLASKPASTE_BODY_GAP_TIMEOUT", value_name = "FLASKPASTE_BODY_GAP_TIMEOUT",
+          default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_gap_timeout: u64,
+
+    /// Seconds a body may take before its average pace is checked.
+    #[arg(long, env = "FLASKPASTE_BODY_GRACE", value_name = "FLASKPASTE_BODY_GRACE",
+          default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_grace: u64,
+
+    /// Average bytes per second a body must keep after its grace period, else 408.
+    #[arg(
+        long,
+        env = "FLASKPASTE_BODY_MIN_RATE",
+        value_name = "FLASKPASTE_BODY_MIN_RATE",
+        default_value_t = 500
+    )]
+    pub body_min_rate: u64,
+
+    /// Connections served at once; more wait in the kernel's backlog.
+    #[arg(long, env = "FLASKPASTE_MAX_CONNECTIONS", value_name = "FLASKPASTE_MAX_CONNECTIONS",
+          default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+
+    /// Bytes of request bodies held at once across all uploads; past it a new upload answers 503.
+    #[arg(long, env = "FLASKPASTE_UPLOAD_BUDGET", value_name = "FLASKPASTE_UPLOAD_BUDGET",
+          default_value_t = 512 * MIB, value_parser = clap::value_parser!(u64).range(1..))]
+    pub upload_budget: u64,
+
     /// Address of the Prometheus metrics listener; empty turns it off.
     #[arg(long, env = "FLASKPASTE_METRICS_ADDR", value_name = "FLASKPASTE_METRICS_ADDR",
           default_value = "127.0.0.1:9464", value_parser = parse_optional_addr)]

@@ -65,6 +65,10 @@ pub enum ApiError {
     PasswordBusy,
     #[error("rate limit exceeded")]
     RateLimited,
+    #[error("request body too slow")]
+    BodyTooSlow,
+    #[error("upload budget spent")]
+    UploadsBusy,
     #[error("proof-of-work required")]
     PowRequired,
     #[error("proof-of-work failed: {0}")]
@@ -106,7 +110,10 @@ impl ApiError {
             ApiError::PasteNotFound | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Storage(_) | ApiError::PasswordBusy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Storage(_) | ApiError::PasswordBusy | ApiError::UploadsBusy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::BodyTooSlow => StatusCode::REQUEST_TIMEOUT,
             ApiError::RateLimited | ApiError::Duplicate { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
@@ -152,6 +159,10 @@ impl ApiError {
                 json!({ "error": "Too many password checks in progress, retry shortly" })
             }
             ApiError::RateLimited => json!({ "error": "Rate limit exceeded" }),
+            ApiError::BodyTooSlow => json!({ "error": "Request body too slow" }),
+            ApiError::UploadsBusy => {
+                json!({ "error": "Too many uploads in progress, retry shortly" })
+            }
             ApiError::PowRequired => json!({
                 "error": "Proof-of-work required",
                 "hint": "GET /challenge for a new challenge",
@@ -197,14 +208,14 @@ impl IntoResponse for ApiError {
         let mut response = (self.status(), Json(self.body())).into_response();
         let headers = response.headers_mut();
         match self {
-            ApiError::Storage(_) | ApiError::PasswordBusy => {
+            ApiError::Storage(_) | ApiError::PasswordBusy | ApiError::UploadsBusy => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),
                 );
             }
             // The rest of the body is drained and thrown away; the connection is not reused.
-            ApiError::TooLarge { .. } => {
+            ApiError::TooLarge { .. } | ApiError::BodyTooSlow => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}

@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod handlers;
 pub mod identity;
+pub mod listener;
 pub mod metrics;
 pub mod middleware;
 pub mod mime;

@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::identity::NoCertificateAuthority;
+use crate::listener::{self, ConnectionLimits};
 use crate::routes;
 use crate::state::AppState;
 
@@ -197,14 +198,18 @@ async fn serve(
     };
     let deadline = state.config.shutdown_delay() + state.config.shutdown_timeout();
 
-    let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(stop_accepting);
+    let limits = ConnectionLimits {
+        header_timeout: Duration::from_secs(state.config.header_timeout),
+        keepalive_timeout: Duration::from_secs(state.config.keepalive_timeout),
+        max_connections: usize::try_from(state.config.max_connections).unwrap_or(usize::MAX),
+    };
+    let server = listener::serve(listener, routes::router(state), limits, stop_accepting);
     let give_up = async move {
         signalled.notified().await;
         tokio::time::sleep(deadline).await;
     };
     tokio::select! {
-        served = server => served?,
+        () = server => {}
         () = give_up => tracing::warn!("shutdown timeout passed with requests still open"),
     }
     Ok(())

@@ -9,6 +9,7 @@ use flaskpaste_actors::password::PasswordPool;
 use flaskpaste_actors::pow::PowHandle;
 use flaskpaste_actors::rate_limit::RateLimiterHandle;
 
+use crate::body::UploadBudget;
 use crate::config::Config;
 use crate::identity::{CertificateTrust, IdentityPolicy};
 
@@ -24,6 +25,7 @@ pub struct AppState {
     /// `None` when duplicate throttling is off.
     pub dedup: Option<DedupHandle>,
     pub pow: PowHandle,
+    pub uploads: Arc<UploadBudget>,
     /// Set once shutdown begins, so that `/health` turns 503 while requests still drain.
     draining: Arc<AtomicBool>,
 }
@@ -43,6 +45,7 @@ impl AppState {
             certificates,
         );
         let passwords = PasswordPool::new(config.password_workers(), config.password_queue);
+        let uploads = UploadBudget::new(config.upload_budget);
         Self {
             config: Arc::new(config),
             storage,
@@ -51,6 +54,7 @@ impl AppState {
             rate_limiter,
             dedup,
             pow,
+            uploads,
             draining: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -1,5 +1,7 @@
 //! Pastes: `POST /`, `GET`/`HEAD /{id}` and `GET`/`HEAD /{id}/raw`.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -13,7 +15,7 @@ use flaskpaste_actors::rate_limit::Budget;
 use flaskpaste_actors::storage::{Expiry, NewPaste, PasteMeta};
 use serde::Serialize;
 
-use crate::body::{self, BodyError};
+use crate::body::{self, BodyError, BodyPace, Reservation};
 use crate::client_ip::ClientIp;
 use crate::error::ApiError;
 use crate::identity::{Identity, TrustLevel};
@@ -118,7 +120,10 @@ async fn create_paste(
     } else {
         config.max_anon
     };
-    let (content, declared) = read_content(headers, body, limit, &identity).await?;
+    // The reservation keeps the body's bytes counted against the upload budget until the
+    // paste is stored.
+    let (content, declared, _reservation) =
+        read_content(state, headers, body, limit, &identity).await?;
     check_size(&content, config.min_size)?;
     policy::check(&content, config)?;
     let mime_type = mime::detect(&content, declared.as_deref());
@@ -272,17 +277,26 @@ fn raw_response(meta: &PasteMeta, body: Body, burned: bool) -> Response {
 /// A JSON request carries the content in `{"content": "..."}`; its own type describes the
 /// envelope, not the paste, so the type then comes from the content alone.
 async fn read_content(
+    state: &AppState,
     headers: &HeaderMap,
     mut body: Body,
     limit: u64,
     identity: &Identity,
-) -> Result<(Bytes, Option<String>), ApiError> {
+) -> Result<(Bytes, Option<String>, Reservation), ApiError> {
     let declared_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let raw = match body::read_limited(&mut body, body::declared_length(headers), limit).await {
-        Ok(raw) => raw,
+    let config = &state.config;
+    let pace = BodyPace {
+        gap: Duration::from_secs(config.body_gap_timeout),
+        grace: Duration::from_secs(config.body_grace),
+        min_rate: config.body_min_rate,
+    };
+    let declared = body::declared_length(headers);
+    let read = body::read_limited(&mut body, declared, limit, &pace, &state.uploads).await;
+    let (raw, reservation) = match read {
+        Ok(read) => read,
         Err(BodyError::TooLarge { size }) => {
             body::drain_in_background(body);
             return Err(ApiError::TooLarge {
@@ -292,6 +306,15 @@ async fn read_content(
             });
         }
         Err(BodyError::Unreadable) => return Err(ApiError::BodyUnreadable),
+        Err(BodyError::TooSlow) => {
+            tracing::info!("request body too slow; cut off");
+            return Err(ApiError::BodyTooSlow);
+        }
+        Err(BodyError::BudgetSpent) => {
+            body::drain_in_background(body);
+            tracing::warn!("upload budget spent; upload refused");
+            return Err(ApiError::UploadsBusy);
+        }
     };
 
     let is_json = declared_type
@@ -302,7 +325,7 @@ async fn read_content(
         if raw.is_empty() {
             return Err(ApiError::NoContent);
         }
-        return Ok((raw, declared_type));
+        return Ok((raw, declared_type, reservation));
     }
 
     let value: serde_json::Value =
@@ -314,7 +337,7 @@ async fn read_content(
     if content.is_empty() {
         return Err(ApiError::NoContent);
     }
-    Ok((Bytes::from(content.to_owned()), None))
+    Ok((Bytes::from(content.to_owned()), None, reservation))
 }
 
 /// Counts the content with the duplicate tracker; the last check before the write.

@@ -309,7 +309,7 @@ fn touch(tx: &Transaction<'_>, updates: &[(String, TouchUpdate)]) -> rusqlite::R
 
 fn purge(tx: &Transaction<'_>, now: i64) -> rusqlite::Result<u64> {
     let purged = tx
-        .prepare_cached("DELETE FROM pastes WHERE expires_at <= ?1")?
+        .prepare_cached("DELETE FROM pastes WHERE expires_at < ?1")?
         .execute([now])?;
     Ok(purged as u64)
 }

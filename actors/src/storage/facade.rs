@@ -368,16 +368,13 @@ mod tests {
         fixed.expiry = Expiry::Fixed { at: 1_010 };
         let id = storage.insert(fixed).await.unwrap().id;
 
-        let before = storage.paste(&id, 1_009).await.unwrap();
         let at_deadline = storage.paste(&id, 1_010).await.unwrap();
-        let meta_at_deadline = storage.metadata(&id, 1_010).await.unwrap();
+        let past = storage.paste(&id, 1_011).await.unwrap();
+        let meta_past = storage.metadata(&id, 1_011).await.unwrap();
 
-        assert!(before.is_some());
-        assert!(
-            at_deadline.is_none(),
-            "served from the cache past its deadline"
-        );
-        assert!(meta_at_deadline.is_none());
+        assert!(at_deadline.is_some(), "served through its last second");
+        assert!(past.is_none(), "served from the cache past its deadline");
+        assert!(meta_past.is_none());
     }
 
     #[tokio::test]
@@ -396,6 +393,6 @@ mod tests {
         assert_eq!(deadline, 1_190);
         assert!(storage.metadata(&id, 1_150).await.unwrap().is_some());
         assert!(storage.paste(&id, 1_150).await.unwrap().is_some());
-        assert!(storage.paste(&id, 1_190).await.unwrap().is_none());
+        assert!(storage.paste(&id, 1_191).await.unwrap().is_none());
     }
 }

@@ -65,9 +65,10 @@ pub struct PasteMeta {
 }
 
 impl PasteMeta {
-    /// Whether the paste is past its deadline at `now`.
+    /// Whether the paste is past its deadline at `now`: it is still served during the second
+    /// its deadline names, so `X-Expiry: 1` means at least one whole second.
     pub fn is_expired(&self, now: i64) -> bool {
-        self.expires_at <= now
+        self.expires_at < now
     }
 }
 

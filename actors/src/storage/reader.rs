@@ -77,7 +77,7 @@ impl ReadPool {
         self.pick()
             .call(move |c| {
                 const FILTER: &str = r#"
-                    WHERE expires_at > ?1
+                    WHERE expires_at >= ?1
                       AND (?2 IS NULL OR owner = ?2)
                       AND (?3 IS NULL OR mime_type GLOB ?3)
                       AND (?4 IS NULL OR created_at > ?4)

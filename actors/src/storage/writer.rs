@@ -44,7 +44,7 @@ pub enum StorageWriterMessage {
     TakeForBurn(String, Reply<Option<Paste>>),
     /// Apply coalesced last-access updates; nobody waits for them.
     Touch(Vec<(String, TouchUpdate)>),
-    /// Delete every paste whose deadline is at or before the given second; answers how many.
+    /// Delete every paste whose deadline is before the given second; answers how many.
     PurgeExpired(i64, Reply<u64>),
     /// Copy the write-ahead log into the database file and truncate it.
     Checkpoint(Reply<()>),
@@ -78,11 +78,11 @@ pub struct WriterStats {
     pub touch_batches: u64,
 }
 
-/// Start-up arguments of the writer.
+/// Start-up arguments of the writer: the connection, opened by [`WriterHandle::spawn`] so that
+/// a bad path is reported as such.
 pub struct WriterArgs {
-    path: PathBuf,
+    conn: Connection,
     id_length: usize,
-    max_db_bytes: Option<u64>,
     mailbox: Arc<AtomicI64>,
 }
 
@@ -124,11 +124,15 @@ impl WriterHandle {
         id_length: usize,
         max_db_bytes: Option<u64>,
     ) -> Result<Self, StorageError> {
+        let shown = path.display().to_string();
+        let conn = tokio::task::spawn_blocking(move || schema::open_writer(&path, max_db_bytes))
+            .await
+            .map_err(|_| StorageError::Closed)?
+            .map_err(|err| StorageError::Database(format!("{shown}: {err}")))?;
         let mailbox = Arc::new(AtomicI64::new(0));
         let args = WriterArgs {
-            path,
+            conn,
             id_length,
-            max_db_bytes,
             mailbox: mailbox.clone(),
         };
         let (actor, _) = Actor::spawn(None, StorageWriter, args)
@@ -220,11 +224,8 @@ impl Actor for StorageWriter {
         _myself: ActorRef<Self::Msg>,
         args: WriterArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let (path, max_db_bytes) = (args.path, args.max_db_bytes);
-        let conn =
-            tokio::task::spawn_blocking(move || schema::open_writer(&path, max_db_bytes)).await??;
         Ok(StorageWriterState {
-            conn: Some(conn),
+            conn: Some(args.conn),
             queue: VecDeque::new(),
             flush_waiters: Vec::new(),
             id_length: args.id_length,
@@ -502,8 +503,10 @@ mod tests {
         fresh.expiry = Expiry::Fixed { at: 5_000 };
         writer.insert(fresh).await.unwrap();
 
-        let purged = writer.purge_expired(old.expires_at).await.unwrap();
+        let still_live = writer.purge_expired(old.expires_at).await.unwrap();
+        let purged = writer.purge_expired(old.expires_at + 1).await.unwrap();
 
+        assert_eq!(still_live, 0, "a paste lives through its last second");
         assert_eq!(purged, 1);
         assert!(writer.take_for_burn(old.id).await.unwrap().is_none());
     }
