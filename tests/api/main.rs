@@ -9,6 +9,7 @@ mod support;
 
 mod abuse;
 mod basics;
+mod connections;
 mod durability;
 mod identity;
 mod lifecycle;
