@@ -10,6 +10,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use sha2::{Digest, Sha256};
 
+use crate::mailbox::MailboxDepth;
 use crate::window::FixedWindows;
 
 /// A content hash.
@@ -56,6 +57,7 @@ pub struct DedupArgs {
 pub struct DedupTracker;
 
 pub struct DedupState {
+    mailbox: MailboxDepth,
     windows: FixedWindows<ContentHash>,
     max: u32,
 }
@@ -63,15 +65,16 @@ pub struct DedupState {
 impl Actor for DedupTracker {
     type Msg = DedupMessage;
     type State = DedupState;
-    type Arguments = DedupArgs;
+    type Arguments = (DedupArgs, MailboxDepth);
 
     async fn pre_start(
         &self,
         _myself: ActorRef<Self::Msg>,
-        args: DedupArgs,
+        (args, mailbox): (DedupArgs, MailboxDepth),
     ) -> Result<Self::State, ActorProcessingErr> {
         // Every distinct paste inside a window is one entry; the sweep, not a cap, bounds them.
         Ok(DedupState {
+            mailbox,
             windows: FixedWindows::new(args.window_seconds, usize::MAX),
             max: args.max,
         })
@@ -83,6 +86,7 @@ impl Actor for DedupTracker {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
+        state.mailbox.received();
         match message {
             DedupMessage::Check { hash, now, reply } => {
                 let hit = state.windows.hit(hash, state.max, now);
@@ -110,32 +114,25 @@ impl Actor for DedupTracker {
 #[derive(Clone)]
 pub struct DedupHandle {
     actor: ActorRef<DedupMessage>,
+    mailbox: MailboxDepth,
 }
 
 impl DedupHandle {
     /// Spawns the tracker, and the timer that sweeps ended windows if one is asked for.
     pub async fn spawn(args: DedupArgs) -> Result<Self, ractor::SpawnErr> {
-        let (actor, _) = Actor::spawn(None, DedupTracker, args).await?;
+        let mailbox = MailboxDepth::new("dedup_tracker");
+        let (actor, _) = Actor::spawn(None, DedupTracker, (args, mailbox.clone())).await?;
+        let handle = Self { actor, mailbox };
         if let Some(period) = args.sweep_every {
-            let sweeper = actor.clone();
-            tokio::spawn(async move {
-                let mut ticks = tokio::time::interval(period);
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                ticks.tick().await;
-                loop {
-                    ticks.tick().await;
-                    let now = crate::clock::unix_now();
-                    if sweeper.cast(DedupMessage::Sweep { now }).is_err() {
-                        break;
-                    }
-                }
-            });
+            let sweeper = handle.clone();
+            crate::mailbox::every(period, move |now| sweeper.sweep(now));
         }
-        Ok(Self { actor })
+        Ok(handle)
     }
 
     /// Counts a paste of this content; a tracker that cannot answer lets the paste through.
     pub async fn check(&self, hash: ContentHash, now: i64) -> DedupDecision {
+        self.mailbox.sent();
         let answer = self
             .actor
             .call(
@@ -155,11 +152,14 @@ impl DedupHandle {
         }
     }
 
-    pub fn sweep(&self, now: i64) {
-        let _ = self.actor.cast(DedupMessage::Sweep { now });
+    /// Forgets the counts whose window ended by `now`; answers whether the tracker is there.
+    pub fn sweep(&self, now: i64) -> bool {
+        self.mailbox.sent();
+        self.actor.cast(DedupMessage::Sweep { now }).is_ok()
     }
 
     pub async fn tracked(&self) -> usize {
+        self.mailbox.sent();
         match self
             .actor
             .call(DedupMessage::GetTracked, Some(Duration::from_secs(5)))

@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod dedup;
+pub mod mailbox;
 pub mod password;
 pub mod pow;
 pub mod rate_limit;

@@ -23,6 +23,8 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::mailbox::MailboxDepth;
+
 /// What a challenge may be spent on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Purpose {
@@ -142,6 +144,7 @@ pub enum PowMessage {
 pub struct PowIssuer;
 
 pub struct PowState {
+    mailbox: MailboxDepth,
     settings: PowArgs,
     /// Spent nonces and the second their token expires.
     spent: HashMap<String, i64>,
@@ -152,14 +155,15 @@ pub struct PowState {
 impl Actor for PowIssuer {
     type Msg = PowMessage;
     type State = PowState;
-    type Arguments = PowArgs;
+    type Arguments = (PowArgs, MailboxDepth);
 
     async fn pre_start(
         &self,
         _myself: ActorRef<Self::Msg>,
-        settings: PowArgs,
+        (settings, mailbox): (PowArgs, MailboxDepth),
     ) -> Result<Self::State, ActorProcessingErr> {
         Ok(PowState {
+            mailbox,
             settings,
             spent: HashMap::new(),
             recent: VecDeque::new(),
@@ -172,6 +176,7 @@ impl Actor for PowIssuer {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
+        state.mailbox.received();
         match message {
             PowMessage::Issue {
                 purpose,
@@ -352,29 +357,21 @@ pub fn solve(nonce: &str, difficulty: u32) -> u64 {
 #[derive(Clone)]
 pub struct PowHandle {
     actor: ActorRef<PowMessage>,
+    mailbox: MailboxDepth,
 }
 
 impl PowHandle {
     /// Spawns the issuer, and the timer that sweeps spent nonces if one is asked for.
     pub async fn spawn(args: PowArgs) -> Result<Self, ractor::SpawnErr> {
         let sweep_every = args.sweep_every;
-        let (actor, _) = Actor::spawn(None, PowIssuer, args).await?;
+        let mailbox = MailboxDepth::new("pow_issuer");
+        let (actor, _) = Actor::spawn(None, PowIssuer, (args, mailbox.clone())).await?;
+        let handle = Self { actor, mailbox };
         if let Some(period) = sweep_every {
-            let sweeper = actor.clone();
-            tokio::spawn(async move {
-                let mut ticks = tokio::time::interval(period);
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                ticks.tick().await;
-                loop {
-                    ticks.tick().await;
-                    let now = crate::clock::unix_now();
-                    if sweeper.cast(PowMessage::Sweep { now }).is_err() {
-                        break;
-                    }
-                }
-            });
+            let sweeper = handle.clone();
+            crate::mailbox::every(period, move |now| sweeper.sweep(now));
         }
-        Ok(Self { actor })
+        Ok(handle)
     }
 
     pub async fn issue(&self, purpose: Purpose, now: i64) -> Option<Challenge> {
@@ -405,6 +402,7 @@ impl PowHandle {
     }
 
     pub fn record_creation(&self, now: i64) {
+        self.mailbox.sent();
         let _ = self.actor.cast(PowMessage::RecordCreation { now });
     }
 
@@ -417,8 +415,10 @@ impl PowHandle {
         .await
     }
 
-    pub fn sweep(&self, now: i64) {
-        let _ = self.actor.cast(PowMessage::Sweep { now });
+    /// Forgets spent nonces whose tokens expired by `now`; answers whether the issuer is there.
+    pub fn sweep(&self, now: i64) -> bool {
+        self.mailbox.sent();
+        self.actor.cast(PowMessage::Sweep { now }).is_ok()
     }
 
     pub async fn spent_count(&self) -> Option<usize> {
@@ -429,6 +429,7 @@ impl PowHandle {
         &self,
         build: impl FnOnce(RpcReplyPort<T>) -> PowMessage,
     ) -> Option<T> {
+        self.mailbox.sent();
         match self.actor.call(build, Some(Duration::from_secs(5))).await {
             Ok(ractor::rpc::CallResult::Success(value)) => Some(value),
             _ => None,

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
+use crate::mailbox::MailboxDepth;
 use crate::window::FixedWindows;
 
 /// Which budget a request draws on.
@@ -93,20 +94,22 @@ pub struct RateLimiterArgs {
 pub struct RateLimiter;
 
 pub struct RateLimiterState {
+    mailbox: MailboxDepth,
     windows: FixedWindows<RateKey>,
 }
 
 impl Actor for RateLimiter {
     type Msg = RateLimiterMessage;
     type State = RateLimiterState;
-    type Arguments = RateLimiterArgs;
+    type Arguments = (RateLimiterArgs, MailboxDepth);
 
     async fn pre_start(
         &self,
         _myself: ActorRef<Self::Msg>,
-        settings: RateLimiterArgs,
+        (settings, mailbox): (RateLimiterArgs, MailboxDepth),
     ) -> Result<Self::State, ActorProcessingErr> {
         Ok(RateLimiterState {
+            mailbox,
             windows: FixedWindows::new(settings.window_seconds, settings.max_keys),
         })
     }
@@ -117,6 +120,7 @@ impl Actor for RateLimiter {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
+        state.mailbox.received();
         match message {
             RateLimiterMessage::Check {
                 key,
@@ -172,34 +176,26 @@ impl RateLimiterState {
 #[derive(Clone)]
 pub struct RateLimiterHandle {
     actor: ActorRef<RateLimiterMessage>,
+    mailbox: MailboxDepth,
 }
 
 impl RateLimiterHandle {
     /// Spawns the limiter, and the timer that sweeps ended windows if one is asked for.
     pub async fn spawn(settings: RateLimiterArgs) -> Result<Self, ractor::SpawnErr> {
-        let (actor, _) = Actor::spawn(None, RateLimiter, settings).await?;
-        let Some(period) = settings.sweep_every else {
-            return Ok(Self { actor });
-        };
-        let sweeper = actor.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(period);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
-                let now = crate::clock::unix_now();
-                if sweeper.cast(RateLimiterMessage::Sweep { now }).is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(Self { actor })
+        let mailbox = MailboxDepth::new("rate_limiter");
+        let (actor, _) = Actor::spawn(None, RateLimiter, (settings, mailbox.clone())).await?;
+        let handle = Self { actor, mailbox };
+        if let Some(period) = settings.sweep_every {
+            let sweeper = handle.clone();
+            crate::mailbox::every(period, move |now| sweeper.sweep(now));
+        }
+        Ok(handle)
     }
 
     /// Counts a request; a limiter that cannot answer lets the request through, since refusing
     /// every client is worse than not limiting for a moment.
     pub async fn check(&self, key: RateKey, limit: u32, now: i64) -> RateDecision {
+        self.mailbox.sent();
         let answer = self
             .actor
             .call(
@@ -227,13 +223,15 @@ impl RateLimiterHandle {
         }
     }
 
-    /// Forgets the windows that ended by `now`.
-    pub fn sweep(&self, now: i64) {
-        let _ = self.actor.cast(RateLimiterMessage::Sweep { now });
+    /// Forgets the windows that ended by `now`; answers whether the limiter is still there.
+    pub fn sweep(&self, now: i64) -> bool {
+        self.mailbox.sent();
+        self.actor.cast(RateLimiterMessage::Sweep { now }).is_ok()
     }
 
     /// How many keys are tracked.
     pub async fn tracked_keys(&self) -> usize {
+        self.mailbox.sent();
         match self
             .actor
             .call(

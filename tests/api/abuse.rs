@@ -391,3 +391,47 @@ mod proof_of_work {
         assert_eq!(after["difficulty"], 12);
     }
 }
+
+#[tokio::test]
+async fn every_actor_reports_its_mailbox_and_its_work() {
+    let server = TestServer::start_with(&rate_limited(&[("FLASKPASTE_POW_DIFFICULTY", "8")])).await;
+    let challenge: Value = server.get("/challenge").await.json().await.unwrap();
+    let solution = flaskpaste_actors::pow::solve(challenge["nonce"].as_str().unwrap(), 8);
+
+    let (status, _) = server
+        .post(
+            "watched",
+            &[
+                ("X-PoW-Token", challenge["token"].as_str().unwrap()),
+                ("X-PoW-Solution", &solution.to_string()),
+            ],
+        )
+        .await;
+    let text = server.metrics().await;
+
+    assert_eq!(status, 201);
+    for actor in [
+        "storage_writer",
+        "rate_limiter",
+        "dedup_tracker",
+        "pow_issuer",
+    ] {
+        let series = format!("flaskpaste_actor_mailbox_depth{{actor=\"{actor}\"}}");
+        assert!(text.contains(&series), "no mailbox depth for {actor}");
+    }
+    let allowed = ["outcome=\"allowed\""];
+    assert_eq!(
+        crate::support::metric(&text, "flaskpaste_rate_limit_decisions_total", &allowed),
+        1.0
+    );
+    assert_eq!(
+        crate::support::metric(&text, "flaskpaste_dedup_decisions_total", &allowed),
+        1.0
+    );
+    let accepted = ["outcome=\"accepted\""];
+    assert_eq!(
+        crate::support::metric(&text, "flaskpaste_pow_verifications_total", &accepted),
+        1.0
+    );
+    assert!(crate::support::metric(&text, "flaskpaste_storage_batch_size_count", &[]) >= 1.0);
+}

@@ -12,8 +12,6 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -23,6 +21,7 @@ use super::StorageError;
 use super::batch::{Op, run_batch};
 use super::model::{Inserted, NewPaste, Paste, Pragmas, TouchUpdate};
 use super::schema;
+use crate::mailbox::MailboxDepth;
 
 /// At most this many operations go into one transaction.
 const MAX_BATCH_OPS: usize = 1024;
@@ -83,7 +82,7 @@ pub struct WriterStats {
 pub struct WriterArgs {
     conn: Connection,
     id_length: usize,
-    mailbox: Arc<AtomicI64>,
+    mailbox: MailboxDepth,
 }
 
 /// The storage writer actor; it holds no settings, its state holds the connection.
@@ -105,14 +104,14 @@ pub struct StorageWriterState {
     in_flight_ops: u64,
     commits: u64,
     touch_batches: u64,
-    mailbox: Arc<AtomicI64>,
+    mailbox: MailboxDepth,
 }
 
 /// A cheap, cloneable way to talk to the storage writer.
 #[derive(Clone)]
 pub struct WriterHandle {
     actor: ActorRef<StorageWriterMessage>,
-    mailbox: Arc<AtomicI64>,
+    mailbox: MailboxDepth,
 }
 
 impl WriterHandle {
@@ -129,7 +128,7 @@ impl WriterHandle {
             .await
             .map_err(|_| StorageError::Closed)?
             .map_err(|err| StorageError::Database(format!("{shown}: {err}")))?;
-        let mailbox = Arc::new(AtomicI64::new(0));
+        let mailbox = MailboxDepth::new("storage_writer");
         let args = WriterArgs {
             conn,
             id_length,
@@ -209,8 +208,7 @@ impl WriterHandle {
     }
 
     fn mailbox_sent(&self) {
-        let depth = self.mailbox.fetch_add(1, Ordering::Relaxed) + 1;
-        metrics::gauge!("flaskpaste_storage_mailbox_depth").set(depth as f64);
+        self.mailbox.sent();
     }
 }
 
@@ -246,8 +244,7 @@ impl Actor for StorageWriter {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         if !matches!(message, StorageWriterMessage::BatchFinished(_)) {
-            let depth = state.mailbox.fetch_sub(1, Ordering::Relaxed) - 1;
-            metrics::gauge!("flaskpaste_storage_mailbox_depth").set(depth as f64);
+            state.mailbox.received();
         }
         match message {
             StorageWriterMessage::Insert(paste, reply) => state.enqueue(Op::Insert(paste, reply)),
