@@ -4,6 +4,7 @@
 //! to them through cheap, cloneable handles. The storage actor is the only writer of the SQLite
 //! database; reads go to a pool of read-only connections behind a cache (see [`storage`]).
 
+pub mod ca;
 pub mod clock;
 pub mod dedup;
 pub mod mailbox;
