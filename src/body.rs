@@ -51,6 +51,15 @@ pub struct BodyPace {
 }
 
 impl BodyPace {
+    /// The pace the configuration asks for.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            gap: Duration::from_secs(config.body_gap_timeout),
+            grace: Duration::from_secs(config.body_grace),
+            min_rate: config.body_min_rate,
+        }
+    }
+
     /// When the next piece must have arrived, having received `received` bytes so far.
     fn deadline(&self, started: Instant, last: Instant, received: u64) -> Instant {
         let by_gap = last + self.gap;

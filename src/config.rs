@@ -312,6 +312,33 @@ pub struct Config {
           default_value_t = 512 * MIB, value_parser = clap::value_parser!(u64).range(1..))]
     pub upload_budget: u64,
 
+    /// Password sealing the CA key; without it nothing that needs the key can be done.
+    #[arg(
+        long,
+        env = "FLASKPASTE_PKI_CA_PASSWORD",
+        value_name = "FLASKPASTE_PKI_CA_PASSWORD",
+        hide_env_values = true
+    )]
+    pub pki_ca_password: Option<Secret>,
+
+    /// File holding the CA password (instead of `FLASKPASTE_PKI_CA_PASSWORD`).
+    #[arg(
+        long,
+        env = "FLASKPASTE_PKI_CA_PASSWORD_FILE",
+        value_name = "FLASKPASTE_PKI_CA_PASSWORD_FILE"
+    )]
+    pub pki_ca_password_file: Option<PathBuf>,
+
+    /// Days a client certificate is valid.
+    #[arg(long, env = "FLASKPASTE_PKI_CERT_DAYS", value_name = "FLASKPASTE_PKI_CERT_DAYS",
+          default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub pki_cert_days: i64,
+
+    /// Days the CA certificate is valid.
+    #[arg(long, env = "FLASKPASTE_PKI_CA_DAYS", value_name = "FLASKPASTE_PKI_CA_DAYS",
+          default_value_t = 3650, value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub pki_ca_days: i64,
+
     /// Address of the Prometheus metrics listener; empty turns it off.
     #[arg(long, env = "FLASKPASTE_METRICS_ADDR", value_name = "FLASKPASTE_METRICS_ADDR",
           default_value = "127.0.0.1:9464", value_parser = parse_optional_addr)]
@@ -462,6 +489,11 @@ impl Config {
             "FLASKPASTE_PROXY_SECRET",
             self.proxy_secret.take(),
             self.proxy_secret_file.as_deref(),
+        )?;
+        self.pki_ca_password = resolve_secret(
+            "FLASKPASTE_PKI_CA_PASSWORD",
+            self.pki_ca_password.take(),
+            self.pki_ca_password_file.as_deref(),
         )?;
         self.pow_secret = resolve_secret(
             "FLASKPASTE_POW_SECRET",

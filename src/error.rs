@@ -9,6 +9,8 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flaskpaste_actors::StorageError;
+use flaskpaste_actors::ca::CaError;
+use flaskpaste_actors::ca::authority::CsrError;
 use flaskpaste_actors::pow::PowFailure;
 use serde_json::{Value, json};
 
@@ -79,6 +81,14 @@ pub enum ApiError {
     EntropyTooLow { entropy: f64, min_entropy: f64 },
     #[error("recognisable format")]
     RecognisableFormat { detected: String },
+    #[error("PKI not enabled")]
+    PkiDisabled,
+    #[error("certificate authority: {0}")]
+    Pki(#[from] CaError),
+    #[error("bad CSR: {0}")]
+    Csr(#[from] CsrError),
+    #[error("common_name required")]
+    CommonNameRequired,
     #[error("invalid query parameter {0}")]
     InvalidQuery(&'static str),
     #[error("storage unavailable: {0}")]
@@ -100,7 +110,16 @@ impl ApiError {
             | ApiError::InvalidQuery(_)
             | ApiError::EntropyTooLow { .. }
             | ApiError::RecognisableFormat { .. }
-            | ApiError::PowRequired => StatusCode::BAD_REQUEST,
+            | ApiError::PowRequired
+            | ApiError::Csr(_)
+            | ApiError::CommonNameRequired => StatusCode::BAD_REQUEST,
+            ApiError::PkiDisabled => StatusCode::NOT_FOUND,
+            ApiError::Pki(err) => match err {
+                CaError::NoPassword | CaError::Failed(_) => StatusCode::SERVICE_UNAVAILABLE,
+                CaError::NoCa | CaError::NotFound => StatusCode::NOT_FOUND,
+                CaError::AlreadyExists | CaError::AlreadyRevoked => StatusCode::CONFLICT,
+                CaError::Forbidden => StatusCode::FORBIDDEN,
+            },
             ApiError::PowFailed(PowFailure::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::PowFailed(_) => StatusCode::BAD_REQUEST,
             ApiError::AuthRequired | ApiError::PasswordRequired => StatusCode::UNAUTHORIZED,
@@ -192,6 +211,13 @@ impl ApiError {
                 "detected": detected,
                 "hint": ENCRYPT_HINT,
             }),
+            ApiError::PkiDisabled => json!({ "error": "PKI not enabled" }),
+            ApiError::Pki(CaError::Failed(_)) => {
+                json!({ "error": "Certificate authority temporarily unavailable" })
+            }
+            ApiError::Pki(err) => json!({ "error": err.to_string() }),
+            ApiError::Csr(err) => json!({ "error": err.to_string() }),
+            ApiError::CommonNameRequired => json!({ "error": "common_name required" }),
             ApiError::InvalidQuery(parameter) => {
                 json!({ "error": format!("Invalid query parameter: {parameter}") })
             }
@@ -202,13 +228,20 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Storage(cause) = &self {
-            tracing::error!(error = %cause, "storage failed a request");
+        match &self {
+            ApiError::Storage(cause) => tracing::error!(error = %cause, "storage failed a request"),
+            ApiError::Pki(CaError::Failed(cause)) => {
+                tracing::error!(error = %cause, "certificate authority failed a request");
+            }
+            _ => {}
         }
         let mut response = (self.status(), Json(self.body())).into_response();
         let headers = response.headers_mut();
         match self {
-            ApiError::Storage(_) | ApiError::PasswordBusy | ApiError::UploadsBusy => {
+            ApiError::Storage(_)
+            | ApiError::PasswordBusy
+            | ApiError::UploadsBusy
+            | ApiError::Pki(CaError::Failed(_)) => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),

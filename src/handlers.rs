@@ -4,3 +4,4 @@ pub mod challenge;
 pub mod info;
 pub mod listing;
 pub mod pastes;
+pub mod pki;

@@ -57,6 +57,19 @@ impl CertificateTrust for NoCertificateAuthority {
     }
 }
 
+/// The certificate authority's hot trust map answers for its own certificates.
+impl CertificateTrust for flaskpaste_actors::ca::CaHandle {
+    fn status(&self, fingerprint: &str) -> CertificateStatus {
+        use flaskpaste_actors::ca::Trust;
+        match self.trust(fingerprint, flaskpaste_actors::clock::unix_now()) {
+            Trust::Unknown => CertificateStatus::Unknown,
+            Trust::Valid { admin } => CertificateStatus::Valid { admin },
+            Trust::Revoked => CertificateStatus::Revoked,
+            Trust::Expired => CertificateStatus::Expired,
+        }
+    }
+}
+
 /// How identities are decided; built once from the configuration.
 #[derive(Clone)]
 pub struct IdentityPolicy {

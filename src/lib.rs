@@ -2,6 +2,7 @@
 //! router and its middleware, the handlers, and the server's life from start to drain. The state
 //! lives in the actors of `flaskpaste-actors`.
 
+pub mod audit;
 pub mod body;
 pub mod client_ip;
 pub mod config;

@@ -2,9 +2,9 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 
-use crate::handlers::{challenge, info, listing, pastes};
+use crate::handlers::{challenge, info, listing, pastes, pki};
 use crate::state::AppState;
 use crate::{metrics, middleware};
 
@@ -15,6 +15,14 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(info::health))
         .route("/challenge", get(challenge::paste))
         .route("/register/challenge", get(challenge::register))
+        .route("/register", post(pki::register))
+        .route("/csr", post(pki::sign_csr))
+        .route("/pki", get(pki::status))
+        .route("/pki/ca", post(pki::create_ca))
+        .route("/pki/ca.crt", get(pki::ca_certificate))
+        .route("/pki/issue", post(pki::issue))
+        .route("/pki/certs", get(pki::list_certificates))
+        .route("/pki/revoke/{serial}", post(pki::revoke))
         .route("/livez", get(info::livez))
         .route("/robots.txt", get(info::robots))
         .route("/favicon.ico", any(info::not_found))

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use flaskpaste_actors::ca::{CaArgs, CaHandle};
 use flaskpaste_actors::clock::unix_now;
 use flaskpaste_actors::dedup::{DedupArgs, DedupHandle};
 use flaskpaste_actors::pow::{PowArgs, PowHandle};
@@ -17,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::config::Config;
-use crate::identity::NoCertificateAuthority;
+use crate::identity::{CertificateTrust, NoCertificateAuthority};
 use crate::listener::{self, ConnectionLimits};
 use crate::routes;
 use crate::state::AppState;
@@ -110,13 +111,39 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         None
     };
     let pow = spawn_pow_issuer(&config).await?;
+    let ca = if config.pki_enabled {
+        let ca = CaHandle::spawn(CaArgs {
+            db: config.db.clone(),
+            password: config
+                .pki_ca_password
+                .as_ref()
+                .map(|p| p.expose().to_owned()),
+            cert_days: config.pki_cert_days,
+            ca_days: config.pki_ca_days,
+        })
+        .await
+        .map_err(|err| ServerError::Actor(err.to_string()))?;
+        if config.pki_ca_password.is_none() {
+            tracing::warn!(
+                "PKI enabled without FLASKPASTE_PKI_CA_PASSWORD: certificates cannot be issued"
+            );
+        }
+        Some(ca)
+    } else {
+        None
+    };
+    let certificates: Arc<dyn CertificateTrust> = match &ca {
+        Some(ca) => Arc::new(ca.clone()),
+        None => Arc::new(NoCertificateAuthority),
+    };
     let state = AppState::new(
         config,
         storage.clone(),
-        Arc::new(NoCertificateAuthority),
+        certificates,
         rate_limiter,
         dedup,
         pow,
+        ca,
     );
     spawn_cleanup(storage.clone(), state.config.cleanup_interval());
     serve(listener, state, signals).await?;

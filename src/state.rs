@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use flaskpaste_actors::Storage;
+use flaskpaste_actors::ca::CaHandle;
 use flaskpaste_actors::dedup::DedupHandle;
 use flaskpaste_actors::password::PasswordPool;
 use flaskpaste_actors::pow::PowHandle;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub dedup: Option<DedupHandle>,
     pub pow: PowHandle,
     pub uploads: Arc<UploadBudget>,
+    /// The certificate authority; `None` unless the PKI is enabled.
+    pub ca: Option<CaHandle>,
     /// Set once shutdown begins, so that `/health` turns 503 while requests still drain.
     draining: Arc<AtomicBool>,
 }
@@ -38,6 +41,7 @@ impl AppState {
         rate_limiter: Option<RateLimiterHandle>,
         dedup: Option<DedupHandle>,
         pow: PowHandle,
+        ca: Option<CaHandle>,
     ) -> Self {
         let identity = IdentityPolicy::new(
             config.proxy_secret.clone(),
@@ -55,6 +59,7 @@ impl AppState {
             dedup,
             pow,
             uploads,
+            ca,
             draining: Arc::new(AtomicBool::new(false)),
         }
     }

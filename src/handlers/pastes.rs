@@ -1,7 +1,5 @@
 //! Pastes: `POST /`, `GET`/`HEAD /{id}` and `GET`/`HEAD /{id}/raw`.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -287,12 +285,7 @@ async fn read_content(
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let config = &state.config;
-    let pace = BodyPace {
-        gap: Duration::from_secs(config.body_gap_timeout),
-        grace: Duration::from_secs(config.body_grace),
-        min_rate: config.body_min_rate,
-    };
+    let pace = BodyPace::from_config(&state.config);
     let declared = body::declared_length(headers);
     let read = body::read_limited(&mut body, declared, limit, &pace, &state.uploads).await;
     let (raw, reservation) = match read {
