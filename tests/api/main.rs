@@ -17,3 +17,4 @@ mod limits;
 mod listing;
 mod mime;
 mod passwords;
+mod pki;
