@@ -18,3 +18,4 @@ mod listing;
 mod mime;
 mod passwords;
 mod pki;
+mod proxy;
