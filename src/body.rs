@@ -21,6 +21,8 @@ use axum::http::HeaderMap;
 use axum::http::header::CONTENT_LENGTH;
 use http_body_util::BodyExt;
 
+/// The most memory set aside for a body before its bytes arrive.
+const INITIAL_CAPACITY: u64 = 256 * 1024;
 /// How much of a refused body is read and thrown away before the connection closes.
 const DRAIN_BYTES: u64 = 8 * 1024 * 1024;
 /// How long a refused body is drained at most.
@@ -150,7 +152,10 @@ pub async fn read_limited(
         budget: budget.clone(),
         bytes: 0,
     };
-    let capacity = usize::try_from(declared.unwrap_or(0).min(limit)).unwrap_or(0);
+    // The declared length only sizes the first allocation, and not beyond what a client must
+    // send to make us hold it: the budget counts bytes received, not promised.
+    let capacity =
+        usize::try_from(declared.unwrap_or(0).min(limit).min(INITIAL_CAPACITY)).unwrap_or(0);
     let mut buffer = Vec::with_capacity(capacity);
     let started = Instant::now();
     let mut last = started;

@@ -61,33 +61,33 @@ pub struct Config {
 
     /// Default lifetime of an anonymous paste after its last read, in seconds.
     #[arg(long, env = "FLASKPASTE_EXPIRY_ANON", value_name = "FLASKPASTE_EXPIRY_ANON", default_value_t = 86_400,
-          value_parser = clap::value_parser!(i64).range(1..))]
+          value_parser = clap::value_parser!(i64).range(1..=3_153_600_000))]
     pub expiry_anon: i64,
 
     /// Default lifetime of a paste whose client showed a certificate this instance did not issue.
     #[arg(long, env = "FLASKPASTE_EXPIRY_UNTRUSTED", value_name = "FLASKPASTE_EXPIRY_UNTRUSTED",
-          default_value_t = 604_800, value_parser = clap::value_parser!(i64).range(1..))]
+          default_value_t = 604_800, value_parser = clap::value_parser!(i64).range(1..=3_153_600_000))]
     pub expiry_untrusted: i64,
 
     /// Default lifetime of a paste whose client holds a valid certificate from this instance.
     #[arg(long, env = "FLASKPASTE_EXPIRY_TRUSTED", value_name = "FLASKPASTE_EXPIRY_TRUSTED",
-          default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(1..))]
+          default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(1..=3_153_600_000))]
     pub expiry_trusted: i64,
 
     /// Longest lifetime a client may ask for with `X-Expiry`, in seconds.
     #[arg(long, env = "FLASKPASTE_MAX_EXPIRY", value_name = "FLASKPASTE_MAX_EXPIRY", default_value_t = 7_776_000,
-          value_parser = clap::value_parser!(i64).range(1..))]
+          value_parser = clap::value_parser!(i64).range(1..=3_153_600_000))]
     pub max_expiry: i64,
 
     /// Seconds between two sweeps that delete expired pastes.
     #[arg(long, env = "FLASKPASTE_CLEANUP_INTERVAL", value_name = "FLASKPASTE_CLEANUP_INTERVAL", default_value_t = 3600,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub cleanup_interval: u64,
 
     /// Seconds between two writes of coalesced last-access updates (at most this much of them is
     /// lost in a crash).
     #[arg(long, env = "FLASKPASTE_TOUCH_FLUSH_INTERVAL", value_name = "FLASKPASTE_TOUCH_FLUSH_INTERVAL",
-          default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+          default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub touch_flush_interval: u64,
 
     /// Read-only database connections serving reads.
@@ -129,13 +129,13 @@ pub struct Config {
 
     /// Peers (addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For` is believed.
     #[arg(long, env = "FLASKPASTE_TRUSTED_PROXIES", value_name = "FLASKPASTE_TRUSTED_PROXIES",
-          value_delimiter = ',', value_parser = parse_network)]
-    pub trusted_proxies: Vec<IpNet>,
+          default_value = "", value_parser = parse_networks)]
+    pub trusted_proxies: Networks,
 
     /// Certificate fingerprints (SHA-1, comma-separated) that may list and delete everything.
     #[arg(long, env = "FLASKPASTE_ADMIN_FINGERPRINTS", value_name = "FLASKPASTE_ADMIN_FINGERPRINTS",
-          value_delimiter = ',', value_parser = parse_fingerprint)]
-    pub admin_fingerprints: Vec<String>,
+          default_value = "", value_parser = parse_fingerprints)]
+    pub admin_fingerprints: Fingerprints,
 
     /// Threads hashing paste passwords at once (0: one fewer than the cores, at least one).
     #[arg(
@@ -143,8 +143,9 @@ pub struct Config {
         env = "FLASKPASTE_PASSWORD_WORKERS",
         value_name = "FLASKPASTE_PASSWORD_WORKERS",
         default_value_t = 0
-    )]
-    pub password_workers: usize,
+    ,
+          value_parser = clap::value_parser!(u64).range(0..=1024))]
+    pub password_workers: u64,
 
     /// Password checks that may wait for a worker; past this a check answers 503 at once.
     #[arg(
@@ -152,12 +153,13 @@ pub struct Config {
         env = "FLASKPASTE_PASSWORD_QUEUE",
         value_name = "FLASKPASTE_PASSWORD_QUEUE",
         default_value_t = 64
-    )]
-    pub password_queue: usize,
+    ,
+          value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub password_queue: u64,
 
     /// Per-client rate limiting of the endpoints that create something (`0` turns it off).
     #[arg(long, env = "FLASKPASTE_RATE_LIMIT", value_name = "FLASKPASTE_RATE_LIMIT",
-          default_value = "1", value_parser = parse_flag)]
+          default_value = "1", value_parser = parse_flag, action = clap::ArgAction::Set)]
     pub rate_limit: bool,
 
     /// Pastes an anonymous client may create per rate window.
@@ -183,7 +185,7 @@ pub struct Config {
 
     /// Seconds over which identical content is counted.
     #[arg(long, env = "FLASKPASTE_DEDUP_WINDOW", value_name = "FLASKPASTE_DEDUP_WINDOW",
-          default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
+          default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..=31_536_000))]
     pub dedup_window: i64,
 
     /// Pastes of the same content allowed per window (0 turns duplicate throttling off).
@@ -212,7 +214,7 @@ pub struct Config {
 
     /// Refuse content that is UTF-8 text or a recognised format (`1`), to demand encryption.
     #[arg(long, env = "FLASKPASTE_REQUIRE_BINARY", value_name = "FLASKPASTE_REQUIRE_BINARY",
-          default_value = "0", value_parser = parse_flag)]
+          default_value = "0", value_parser = parse_flag, action = clap::ArgAction::Set)]
     pub require_binary: bool,
 
     /// Leading zero bits a paste's proof-of-work needs (0 turns proof-of-work off).
@@ -270,27 +272,27 @@ pub struct Config {
 
     /// Turns on the built-in certificate authority and its endpoints (`1`).
     #[arg(long, env = "FLASKPASTE_PKI_ENABLED", value_name = "FLASKPASTE_PKI_ENABLED",
-          default_value = "0", value_parser = parse_flag)]
+          default_value = "0", value_parser = parse_flag, action = clap::ArgAction::Set)]
     pub pki_enabled: bool,
 
     /// Seconds a client has to send a request's headers (from connecting, or from the first byte).
     #[arg(long, env = "FLASKPASTE_HEADER_TIMEOUT", value_name = "FLASKPASTE_HEADER_TIMEOUT",
-          default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+          default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub header_timeout: u64,
 
     /// Seconds an idle keep-alive connection stays open.
     #[arg(long, env = "FLASKPASTE_KEEPALIVE_TIMEOUT", value_name = "FLASKPASTE_KEEPALIVE_TIMEOUT",
-          default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+          default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub keepalive_timeout: u64,
 
     /// Longest silence inside a request body, in seconds, before it answers 408.
     #[arg(long, env = "FLASKPASTE_BODY_GAP_TIMEOUT", value_name = "FLASKPASTE_BODY_GAP_TIMEOUT",
-          default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+          default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub body_gap_timeout: u64,
 
     /// Seconds a body may take before its average pace is checked.
     #[arg(long, env = "FLASKPASTE_BODY_GRACE", value_name = "FLASKPASTE_BODY_GRACE",
-          default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+          default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub body_grace: u64,
 
     /// Average bytes per second a body must keep after its grace period, else 408.
@@ -299,12 +301,13 @@ pub struct Config {
         env = "FLASKPASTE_BODY_MIN_RATE",
         value_name = "FLASKPASTE_BODY_MIN_RATE",
         default_value_t = 500
-    )]
+    ,
+          value_parser = clap::value_parser!(u64).range(0..=1_000_000_000))]
     pub body_min_rate: u64,
 
     /// Connections served at once; more wait in the kernel's backlog.
     #[arg(long, env = "FLASKPASTE_MAX_CONNECTIONS", value_name = "FLASKPASTE_MAX_CONNECTIONS",
-          default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+          default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
 
     /// Bytes of request bodies held at once across all uploads; past it a new upload answers 503.
@@ -359,7 +362,8 @@ pub struct Config {
         env = "FLASKPASTE_SHUTDOWN_DELAY",
         value_name = "FLASKPASTE_SHUTDOWN_DELAY",
         default_value_t = 0
-    )]
+    ,
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub shutdown_delay: u64,
 
     /// Seconds in-flight requests get to finish once the listener has stopped.
@@ -368,7 +372,8 @@ pub struct Config {
         env = "FLASKPASTE_SHUTDOWN_TIMEOUT",
         value_name = "FLASKPASTE_SHUTDOWN_TIMEOUT",
         default_value_t = 30
-    )]
+    ,
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub shutdown_timeout: u64,
 }
 
@@ -416,6 +421,31 @@ fn parse_flag(value: &str) -> Result<bool, String> {
         "0" | "false" | "no" | "off" | "" => Ok(false),
         _ => Err(format!("{value:?} is not 0 or 1")),
     }
+}
+
+/// Addresses and CIDR ranges, comma-separated; empty entries are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Networks(pub Vec<IpNet>);
+
+/// SHA-1 fingerprints, comma-separated, lowercase; empty entries are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fingerprints(pub Vec<String>);
+
+fn parse_networks(value: &str) -> Result<Networks, String> {
+    list(value, parse_network).map(Networks)
+}
+
+fn parse_fingerprints(value: &str) -> Result<Fingerprints, String> {
+    list(value, parse_fingerprint).map(Fingerprints)
+}
+
+fn list<T>(value: &str, item: fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(item)
+        .collect()
 }
 
 /// An address (a single host) or a CIDR range.
@@ -475,11 +505,24 @@ pub enum ConfigError {
     },
     #[error("set either {var} or {var}_FILE, not both")]
     SecretTwice { var: &'static str },
+    #[error("{var}_FILE: {path} is empty")]
+    EmptySecretFile { var: &'static str, path: PathBuf },
+    #[error("{var}: the value is not valid UTF-8")]
+    NotUtf8 { var: String },
 }
 
 impl Config {
     /// The configuration from the environment and command line, secrets resolved.
     pub fn load() -> Result<Self, ConfigError> {
+        // clap would only say that "an argument" is not UTF-8; name the variable instead.
+        for (name, value) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("FLASKPASTE_") && value.to_str().is_none() {
+                return Err(ConfigError::NotUtf8 {
+                    var: name.into_owned(),
+                });
+            }
+        }
         Self::try_parse()?.resolve_secrets()
     }
 
@@ -506,7 +549,7 @@ impl Config {
     /// One fewer hashing thread than the machine has cores (at least one), unless set.
     pub fn password_workers(&self) -> usize {
         if self.password_workers > 0 {
-            return self.password_workers;
+            return usize::try_from(self.password_workers).unwrap_or(1);
         }
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         cores.saturating_sub(1).max(1)
@@ -534,7 +577,10 @@ fn resolve_secret(
     value: Option<Secret>,
     file: Option<&std::path::Path>,
 ) -> Result<Option<Secret>, ConfigError> {
-    let value = value.filter(|secret| !secret.0.is_empty());
+    // Surrounding whitespace cannot survive an HTTP header, so it is never part of a secret.
+    let value = value
+        .map(|secret| Secret(secret.0.trim().to_owned()))
+        .filter(|secret| !secret.0.is_empty());
     let Some(path) = file else {
         return Ok(value);
     };
@@ -546,8 +592,14 @@ fn resolve_secret(
         path: path.to_owned(),
         source,
     })?;
-    let secret = text.trim_end_matches(['\r', '\n']);
-    Ok((!secret.is_empty()).then(|| Secret(secret.to_owned())))
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err(ConfigError::EmptySecretFile {
+            var,
+            path: path.to_owned(),
+        });
+    }
+    Ok(Some(Secret(secret.to_owned())))
 }
 
 #[cfg(test)]
@@ -585,8 +637,17 @@ mod tests {
         ])
         .expect("parses");
 
-        assert_eq!(config.trusted_proxies.len(), 3);
-        assert_eq!(config.admin_fingerprints, vec!["ab".repeat(20)]);
+        assert_eq!(config.trusted_proxies.0.len(), 3);
+        assert_eq!(config.admin_fingerprints.0, vec!["ab".repeat(20)]);
+        let empty = Config::try_parse_from([
+            "flaskpaste",
+            "--trusted-proxies",
+            "",
+            "--admin-fingerprints",
+            " ",
+        ])
+        .expect("empty lists parse");
+        assert!(empty.trusted_proxies.0.is_empty() && empty.admin_fingerprints.0.is_empty());
         let err =
             Config::try_parse_from(["flaskpaste", "--admin-fingerprints", "ab:cd"]).unwrap_err();
         assert!(
@@ -614,6 +675,12 @@ mod tests {
         );
 
         assert_eq!(resolved.unwrap().expose(), "s3cret");
+        std::fs::write(&path, " padded \n").unwrap();
+        let padded = resolve_secret("FLASKPASTE_PROXY_SECRET", None, Some(&path)).unwrap();
+        assert_eq!(padded.unwrap().expose(), "padded");
+        std::fs::write(&path, "\n").unwrap();
+        let empty = resolve_secret("FLASKPASTE_PROXY_SECRET", None, Some(&path));
+        assert!(matches!(empty, Err(ConfigError::EmptySecretFile { .. })));
         assert!(matches!(twice, Err(ConfigError::SecretTwice { .. })));
         assert_eq!(format!("{:?}", Secret("hidden".into())), "Secret(..)");
     }

@@ -57,7 +57,7 @@ pub async fn request_context(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0);
-    let client_ip = ClientIp::resolve(peer, request.headers(), &state.config.trusted_proxies);
+    let client_ip = ClientIp::resolve(peer, request.headers(), &state.config.trusted_proxies.0);
     request.extensions_mut().insert(client_ip);
 
     let span = tracing::info_span!(

@@ -45,10 +45,13 @@ impl AppState {
     ) -> Self {
         let identity = IdentityPolicy::new(
             config.proxy_secret.clone(),
-            config.admin_fingerprints.iter().cloned(),
+            config.admin_fingerprints.0.iter().cloned(),
             certificates,
         );
-        let passwords = PasswordPool::new(config.password_workers(), config.password_queue);
+        let passwords = PasswordPool::new(
+            config.password_workers(),
+            usize::try_from(config.password_queue).unwrap_or(usize::MAX),
+        );
         let uploads = UploadBudget::new(config.upload_budget);
         Self {
             config: Arc::new(config),

@@ -91,7 +91,7 @@ impl PasswordPool {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
         let inner = &self.inner;
-        let limit = inner.worker_count + inner.max_queue;
+        let limit = inner.worker_count.saturating_add(inner.max_queue);
         let admitted = inner
             .pending
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |pending| {

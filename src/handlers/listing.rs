@@ -120,7 +120,12 @@ fn parse_params(raw: &str) -> Result<ListParams, ApiError> {
     for (key, value) in pairs {
         match key.as_str() {
             "limit" => {
-                let limit = integer(&value, "limit")?.clamp(1, MAX_LIMIT);
+                // Any integer is clamped, however large; only non-numbers are refused.
+                let limit = value
+                    .trim()
+                    .parse::<i128>()
+                    .map_err(|_| ApiError::InvalidQuery("limit"))?
+                    .clamp(1, i128::from(MAX_LIMIT));
                 params.query.limit = u32::try_from(limit).unwrap_or(1);
             }
             "offset" => {
@@ -174,6 +179,8 @@ mod tests {
     fn limits_are_clamped_and_non_numbers_refused() {
         assert_eq!(parse_params("limit=-1").ok().unwrap().query.limit, 1);
         assert_eq!(parse_params("limit=100000").ok().unwrap().query.limit, 1000);
+        let huge = parse_params("limit=99999999999999999999").ok().unwrap();
+        assert_eq!(huge.query.limit, 1000);
         assert_eq!(parse_params("").ok().unwrap().query.limit, 100);
         assert!(matches!(
             parse_params("offset=abc"),

@@ -110,9 +110,19 @@ async fn create_paste(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    pow::require(state, Purpose::Paste, headers).await?;
+    let checked = async {
+        pow::require(state, Purpose::Paste, headers).await?;
+        password::from_headers(headers)
+    };
+    let password = match checked.await {
+        Ok(password) => password,
+        Err(error) => {
+            // Refused before its body was read: let a client that is still sending read why.
+            body::drain_in_background(body);
+            return Err(error);
+        }
+    };
     let config = &state.config;
-    let password = password::from_headers(headers)?;
     let limit = if identity.is_authenticated() {
         config.max_auth
     } else {

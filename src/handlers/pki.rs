@@ -97,35 +97,41 @@ pub async fn issue(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    limited(&state, client_ip, &identity, body, async |state, body| {
-        let ca = ca(state)?;
-        pow::require(state, Purpose::Register, &headers).await?;
-        let request = read_json(state, &headers, body).await?;
-        let common_name = common_name(&request)?.ok_or(ApiError::CommonNameRequired)?;
+    limited(
+        &state,
+        client_ip,
+        &identity,
+        &headers,
+        body,
+        async |state, body| {
+            let ca = ca(state)?;
+            let request = read_json(state, &headers, body).await?;
+            let common_name = common_name(&request)?.ok_or(ApiError::CommonNameRequired)?;
 
-        let keyed = ca
-            .issue_with_key(
-                IssueKind::Issuance,
-                common_name,
-                identity.fingerprint.clone(),
-                unix_now(),
-            )
-            .await?;
+            let keyed = ca
+                .issue_with_key(
+                    IssueKind::Issuance,
+                    common_name,
+                    identity.fingerprint.clone(),
+                    unix_now(),
+                )
+                .await?;
 
-        audit::cert_issued(&client_ip, &identity, "issue", &keyed.certificate);
-        let certificate = &keyed.certificate;
-        let body = json!({
-            "message": "Certificate issued",
-            "serial": certificate.serial,
-            "common_name": certificate.common_name,
-            "fingerprint_sha1": certificate.fingerprint,
-            "created_at": certificate.created_at,
-            "expires_at": certificate.expires_at,
-            "certificate_pem": certificate.pem,
-            "private_key_pem": keyed.key_pem,
-        });
-        Ok((StatusCode::CREATED, Json(body)).into_response())
-    })
+            audit::cert_issued(&client_ip, &identity, "issue", &keyed.certificate);
+            let certificate = &keyed.certificate;
+            let body = json!({
+                "message": "Certificate issued",
+                "serial": certificate.serial,
+                "common_name": certificate.common_name,
+                "fingerprint_sha1": certificate.fingerprint,
+                "created_at": certificate.created_at,
+                "expires_at": certificate.expires_at,
+                "certificate_pem": certificate.pem,
+                "private_key_pem": keyed.key_pem,
+            });
+            Ok((StatusCode::CREATED, Json(body)).into_response())
+        },
+    )
     .await
 }
 
@@ -137,36 +143,42 @@ pub async fn register(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    limited(&state, client_ip, &identity, body, async |state, body| {
-        let ca = ca(state)?;
-        pow::require(state, Purpose::Register, &headers).await?;
-        let request = read_json(state, &headers, body).await?;
-        let common_name =
-            common_name(&request)?.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    limited(
+        &state,
+        client_ip,
+        &identity,
+        &headers,
+        body,
+        async |state, body| {
+            let ca = ca(state)?;
+            let request = read_json(state, &headers, body).await?;
+            let common_name =
+                common_name(&request)?.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
 
-        let keyed = ca
-            .issue_with_key(
-                IssueKind::Registration,
-                common_name,
-                identity.fingerprint.clone(),
-                unix_now(),
-            )
-            .await?;
+            let keyed = ca
+                .issue_with_key(
+                    IssueKind::Registration,
+                    common_name,
+                    identity.fingerprint.clone(),
+                    unix_now(),
+                )
+                .await?;
 
-        audit::cert_issued(&client_ip, &identity, "registration", &keyed.certificate);
-        let mut response = Response::new(Body::from(keyed.pkcs12));
-        certificate_headers(&mut response, &keyed.certificate, keyed.is_admin);
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/x-pkcs12"),
-        );
-        headers.insert(
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_static("attachment; filename=\"client.p12\""),
-        );
-        Ok(response)
-    })
+            audit::cert_issued(&client_ip, &identity, "registration", &keyed.certificate);
+            let mut response = Response::new(Body::from(keyed.pkcs12));
+            certificate_headers(&mut response, &keyed.certificate, keyed.is_admin);
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-pkcs12"),
+            );
+            headers.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"client.p12\""),
+            );
+            Ok(response)
+        },
+    )
     .await
 }
 
@@ -178,32 +190,39 @@ pub async fn sign_csr(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    limited(&state, client_ip, &identity, body, async |state, body| {
-        let ca = ca(state)?;
-        pow::require(state, Purpose::Register, &headers).await?;
-        let pem = read_small(state, &headers, body).await?;
-        let subject = authority::read_csr(&pem)?;
+    limited(
+        &state,
+        client_ip,
+        &identity,
+        &headers,
+        body,
+        async |state, body| {
+            let ca = ca(state)?;
+            let pem = read_small(state, &headers, body).await?;
+            let subject = authority::read_csr(&pem)?;
 
-        let signed = ca
-            .sign_csr(subject, identity.fingerprint.clone(), unix_now())
-            .await?;
+            let signed = ca
+                .sign_csr(subject, identity.fingerprint.clone(), unix_now())
+                .await?;
 
-        audit::cert_issued(&client_ip, &identity, "csr", &signed.certificate);
-        let filename = safe_filename(&signed.certificate.common_name);
-        let mut response = Response::new(Body::from(signed.certificate.pem.clone()));
-        certificate_headers(&mut response, &signed.certificate, signed.is_admin);
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/x-pem-file"),
-        );
-        let disposition = format!("attachment; filename=\"{filename}.crt\"");
-        headers.insert(
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_str(&disposition).expect("the filename holds only safe characters"),
-        );
-        Ok(response)
-    })
+            audit::cert_issued(&client_ip, &identity, "csr", &signed.certificate);
+            let filename = safe_filename(&signed.certificate.common_name);
+            let mut response = Response::new(Body::from(signed.certificate.pem.clone()));
+            certificate_headers(&mut response, &signed.certificate, signed.is_admin);
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-pem-file"),
+            );
+            let disposition = format!("attachment; filename=\"{filename}.crt\"");
+            headers.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .expect("the filename holds only safe characters"),
+            );
+            Ok(response)
+        },
+    )
     .await
 }
 
@@ -249,12 +268,13 @@ pub async fn revoke(
     ))
 }
 
-/// Runs a certificate-issuing handler under the certificate rate budget, stamping the
-/// rate-limit headers on whatever it answers.
+/// Runs a certificate-issuing handler under the certificate rate budget and the registration
+/// proof-of-work, stamping the rate-limit headers on whatever it answers.
 async fn limited(
     state: &AppState,
     client_ip: ClientIp,
     identity: &Identity,
+    headers: &HeaderMap,
     body: Body,
     handler: impl AsyncFnOnce(&AppState, Body) -> Result<Response, ApiError>,
 ) -> Response {
@@ -270,6 +290,14 @@ async fn limited(
             return response;
         }
     };
+    if let Err(error) = pow::require(state, Purpose::Register, headers).await {
+        body::drain_in_background(body);
+        let mut response = error.into_response();
+        if let Some(decision) = decision {
+            rate::stamp(&mut response, &decision);
+        }
+        return response;
+    }
     let mut response = handler(state, body).await.into_response();
     if let Some(decision) = decision {
         rate::stamp(&mut response, &decision);

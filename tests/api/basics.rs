@@ -279,15 +279,51 @@ async fn logs_are_json_events_with_the_request_id_and_never_the_content() {
 
 #[test]
 fn an_invalid_setting_stops_start_up_naming_the_variable() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    let cases: Vec<(&str, OsString)> = vec![
+        ("FLASKPASTE_ID_LENGTH", "abc".into()),
+        ("FLASKPASTE_RATE_LIMIT", "2".into()),
+        ("FLASKPASTE_MAX_CONNECTIONS", "18446744073709551615".into()),
+        ("FLASKPASTE_SHUTDOWN_DELAY", "18446744073709551615".into()),
+        (
+            "FLASKPASTE_KEEPALIVE_TIMEOUT",
+            "18446744073709551615".into(),
+        ),
+        ("FLASKPASTE_DEDUP_WINDOW", "9223372036854775807".into()),
+        ("FLASKPASTE_TRUSTED_PROXIES", "10.0.0.0/8,nonsense".into()),
+        ("FLASKPASTE_RATE_MAX", OsString::from_vec(b"x\xff".to_vec())),
+    ];
+    for (variable, value) in cases {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_flaskpaste"))
+            .env(variable, value)
+            .env("FLASKPASTE_BIND", "127.0.0.1:0")
+            .env("FLASKPASTE_METRICS_ADDR", "")
+            .output()
+            .unwrap();
+
+        assert!(!output.status.success(), "{variable} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(variable), "{variable}: {stderr}");
+    }
+}
+
+#[test]
+fn an_empty_secret_file_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secret");
+    std::fs::write(&file, "\n").unwrap();
+
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_flaskpaste"))
-        .env("FLASKPASTE_ID_LENGTH", "abc")
+        .env("FLASKPASTE_PROXY_SECRET_FILE", &file)
         .env("FLASKPASTE_BIND", "127.0.0.1:0")
+        .env("FLASKPASTE_METRICS_ADDR", "")
         .output()
         .unwrap();
 
     assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("FLASKPASTE_ID_LENGTH"), "{stderr}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("FLASKPASTE_PROXY_SECRET_FILE"));
 }
 
 #[tokio::test]

@@ -152,3 +152,21 @@ async fn a_full_database_refuses_writes_with_503_and_keeps_serving_reads() {
     assert_eq!(health["writes"], "error");
     assert_eq!(health["database"], "ok");
 }
+
+#[tokio::test]
+async fn a_client_refused_before_its_body_is_read_still_reads_why() {
+    let server = TestServer::start_with(&[("FLASKPASTE_POW_DIFFICULTY", "8")]).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        3 * MIB
+    );
+    let answer =
+        tokio::task::spawn_blocking(move || raw_exchange(&addr, &head, vec![b'a'; 3 * MIB]))
+            .await
+            .unwrap();
+
+    assert!(answer.starts_with("HTTP/1.1 400"), "got: {answer:.200}");
+    assert_eq!(json_body(&answer)["error"], "Proof-of-work required");
+}
