@@ -264,6 +264,29 @@ mod tests {
         assert_eq!(missing, Identity::anonymous());
     }
 
+    struct Fixed(CertificateStatus);
+
+    impl CertificateTrust for Fixed {
+        fn status(&self, _fingerprint: &str) -> CertificateStatus {
+            self.0
+        }
+    }
+
+    #[test]
+    fn certificates_of_this_ca_are_trusted_until_revoked_or_expired() {
+        let with = |status| IdentityPolicy::new(None, [], Arc::new(Fixed(status)));
+        let headers = [("x-ssl-client-sha1", FINGERPRINT)];
+
+        let valid = identify(&with(CertificateStatus::Valid { admin: true }), &headers);
+        let revoked = identify(&with(CertificateStatus::Revoked), &headers);
+        let expired = identify(&with(CertificateStatus::Expired), &headers);
+
+        assert_eq!(valid.trust, TrustLevel::Trusted);
+        assert!(valid.admin);
+        assert_eq!(revoked, Identity::anonymous());
+        assert_eq!(expired, Identity::anonymous());
+    }
+
     #[test]
     fn configured_admins_are_admins() {
         let policy = IdentityPolicy::new(

@@ -663,3 +663,93 @@ impl CaHandle {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn signer(password: Option<&str>) -> (CaHandle, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let handle = CaHandle::spawn(CaArgs {
+            db: dir.path().join("paste.db"),
+            password: password.map(str::to_owned),
+            cert_days: 10,
+            ca_days: 100,
+        })
+        .await
+        .unwrap();
+        (handle, dir)
+    }
+
+    #[tokio::test]
+    async fn trust_follows_issue_expiry_and_revocation_from_memory() {
+        let (ca, _dir) = signer(Some("pw")).await;
+        let now = 1_800_000_000;
+
+        let keyed = ca
+            .issue_with_key(IssueKind::Registration, "alice".into(), None, now)
+            .await
+            .unwrap();
+        let fingerprint = keyed.certificate.fingerprint.clone();
+        let valid = ca.trust(&fingerprint, now + 1);
+        let last_second = ca.trust(&fingerprint, now + 10 * 86_400);
+        let expired = ca.trust(&fingerprint, now + 10 * 86_400 + 1);
+        ca.revoke(
+            keyed.certificate.serial.clone(),
+            fingerprint.clone(),
+            false,
+            now + 2,
+        )
+        .await
+        .unwrap();
+        let revoked = ca.trust(&fingerprint, now + 3);
+
+        assert_eq!(valid, Trust::Valid { admin: true });
+        assert_eq!(last_second, Trust::Valid { admin: true });
+        assert_eq!(expired, Trust::Expired);
+        assert_eq!(revoked, Trust::Revoked);
+        assert_eq!(ca.trust("0".repeat(40).as_str(), now), Trust::Unknown);
+    }
+
+    #[tokio::test]
+    async fn a_restart_reloads_the_ca_and_refuses_a_wrong_password() {
+        let (ca, dir) = signer(Some("pw")).await;
+        let created = ca
+            .create_ca("Reloaded CA".into(), 1_800_000_000)
+            .await
+            .unwrap();
+        let issued = ca
+            .issue_with_key(IssueKind::Issuance, "bob".into(), None, 1_800_000_000)
+            .await
+            .unwrap();
+        let args = |password: &str| CaArgs {
+            db: dir.path().join("paste.db"),
+            password: Some(password.to_owned()),
+            cert_days: 10,
+            ca_days: 100,
+        };
+
+        let reloaded = CaHandle::spawn(args("pw")).await.unwrap();
+        let wrong = CaHandle::spawn(args("not the password")).await;
+
+        assert_eq!(reloaded.ca().await.unwrap(), Some(created));
+        assert_eq!(
+            reloaded.trust(&issued.certificate.fingerprint, 1_800_000_001),
+            Trust::Valid { admin: false }
+        );
+        assert!(wrong.is_err(), "a wrong CA password stops start-up");
+    }
+
+    #[tokio::test]
+    async fn without_a_password_nothing_is_signed() {
+        let (ca, _dir) = signer(None).await;
+
+        let created = ca.create_ca("No key".into(), 1_800_000_000).await;
+        let registered = ca
+            .issue_with_key(IssueKind::Registration, "carol".into(), None, 1_800_000_000)
+            .await;
+
+        assert_eq!(created.err(), Some(CaError::NoPassword));
+        assert_eq!(registered.err(), Some(CaError::NoPassword));
+    }
+}
