@@ -10,6 +10,7 @@ mod support;
 mod abuse;
 mod basics;
 mod connections;
+mod dashboard;
 mod durability;
 mod identity;
 mod lifecycle;
