@@ -21,6 +21,9 @@ trap cleanup EXIT
 
 cargo build --release --bin flaskpaste >&2
 
+# Rate limiting and duplicate throttling would refuse a load generator on one address; this
+# scenario measures the paths behind them (loadtest/subsystems.sh measures the checks).
+FLASKPASTE_RATE_LIMIT=0 FLASKPASTE_DEDUP_MAX=0 \
 FLASKPASTE_BIND=127.0.0.1:0 FLASKPASTE_METRICS_ADDR=127.0.0.1:0 FLASKPASTE_LOG_FORMAT=json \
   RUST_LOG=warn,flaskpaste::server=info FLASKPASTE_DB="$work/flood.db" \
   ./target/release/flaskpaste > "$work/server.log" 2>&1 &

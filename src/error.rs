@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use flaskpaste_actors::StorageError;
 use flaskpaste_actors::ca::CaError;
 use flaskpaste_actors::ca::authority::CsrError;
-use flaskpaste_actors::pow::PowFailure;
+use flaskpaste_actors::pow::{PowFailure, Purpose};
 use serde_json::{Value, json};
 
 /// What the content-policy refusals suggest.
@@ -45,6 +45,8 @@ pub enum ApiError {
         max_size: u64,
         authenticated: bool,
     },
+    #[error("request too large")]
+    RequestTooLarge { size: u64, max_size: u64 },
     #[error("paste too small")]
     TooSmall { size: u64, min_size: u64 },
     #[error("authentication required")]
@@ -72,7 +74,7 @@ pub enum ApiError {
     #[error("upload budget spent")]
     UploadsBusy,
     #[error("proof-of-work required")]
-    PowRequired,
+    PowRequired(Purpose),
     #[error("proof-of-work failed: {0}")]
     PowFailed(PowFailure),
     #[error("duplicate content")]
@@ -110,7 +112,7 @@ impl ApiError {
             | ApiError::InvalidQuery(_)
             | ApiError::EntropyTooLow { .. }
             | ApiError::RecognisableFormat { .. }
-            | ApiError::PowRequired
+            | ApiError::PowRequired(_)
             | ApiError::Csr(_)
             | ApiError::CommonNameRequired => StatusCode::BAD_REQUEST,
             ApiError::PkiDisabled => StatusCode::NOT_FOUND,
@@ -128,7 +130,9 @@ impl ApiError {
             }
             ApiError::PasteNotFound | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooLarge { .. } | ApiError::RequestTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::Storage(_) | ApiError::PasswordBusy | ApiError::UploadsBusy => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -159,6 +163,11 @@ impl ApiError {
                 "max_size": max_size,
                 "authenticated": authenticated,
             }),
+            ApiError::RequestTooLarge { size, max_size } => json!({
+                "error": "Request too large",
+                "size": size,
+                "max_size": max_size,
+            }),
             ApiError::TooSmall { size, min_size } => json!({
                 "error": "Paste too small",
                 "size": size,
@@ -182,9 +191,12 @@ impl ApiError {
             ApiError::UploadsBusy => {
                 json!({ "error": "Too many uploads in progress, retry shortly" })
             }
-            ApiError::PowRequired => json!({
+            ApiError::PowRequired(purpose) => json!({
                 "error": "Proof-of-work required",
-                "hint": "GET /challenge for a new challenge",
+                "hint": match purpose {
+                    Purpose::Paste => "GET /challenge for a new challenge",
+                    Purpose::Register => "GET /register/challenge for a new challenge",
+                },
             }),
             ApiError::PowFailed(failure) => {
                 json!({ "error": format!("Proof-of-work failed: {failure}") })
@@ -248,7 +260,9 @@ impl IntoResponse for ApiError {
                 );
             }
             // The rest of the body is drained and thrown away; the connection is not reused.
-            ApiError::TooLarge { .. } | ApiError::BodyTooSlow => {
+            ApiError::TooLarge { .. }
+            | ApiError::RequestTooLarge { .. }
+            | ApiError::BodyTooSlow => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}

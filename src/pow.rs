@@ -55,7 +55,7 @@ pub async fn require(
             .map(str::to_owned)
     };
     let (Some(token), Some(solution)) = (text("x-pow-token"), text("x-pow-solution")) else {
-        return Err(ApiError::PowRequired);
+        return Err(ApiError::PowRequired(purpose));
     };
     state
         .pow

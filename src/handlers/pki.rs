@@ -7,11 +7,12 @@
 
 use axum::Json;
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flaskpaste_actors::ca::authority::{self, Issued};
-use flaskpaste_actors::ca::{CaHandle, CertRecord, IssueKind};
+use flaskpaste_actors::ca::{CaError, CaHandle, CertRecord, IssueKind};
 use flaskpaste_actors::clock::unix_now;
 use flaskpaste_actors::pow::Purpose;
 use flaskpaste_actors::rate_limit::Budget;
@@ -85,7 +86,7 @@ pub async fn ca_certificate(State(state): State<AppState>) -> Result<Response, A
     let pem = ca(&state)?
         .ca_pem()
         .await?
-        .ok_or(ApiError::Pki(flaskpaste_actors::ca::CaError::NoCa))?;
+        .ok_or(ApiError::Pki(CaError::NoCa))?;
     Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response())
 }
 
@@ -252,11 +253,15 @@ pub async fn revoke(
     State(state): State<AppState>,
     client_ip: ClientIp,
     identity: Identity,
-    Path(serial): Path<String>,
+    serial: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let ca = ca(&state)?;
     let Some(by) = identity.fingerprint.clone() else {
         return Err(ApiError::AuthRequired);
+    };
+    // A serial that is not even UTF-8 names no certificate.
+    let Ok(Path(serial)) = serial else {
+        return Err(ApiError::Pki(CaError::NotFound));
     };
 
     let serial = serial.to_ascii_lowercase();
@@ -316,10 +321,9 @@ async fn read_small(
         Ok((bytes, _reservation)) => Ok(bytes),
         Err(BodyError::TooLarge { size }) => {
             body::drain_in_background(body);
-            Err(ApiError::TooLarge {
+            Err(ApiError::RequestTooLarge {
                 size,
                 max_size: MAX_PKI_BODY,
-                authenticated: false,
             })
         }
         Err(BodyError::TooSlow) => Err(ApiError::BodyTooSlow),

@@ -416,7 +416,7 @@ async fn bad_csrs_get_their_documented_answers() {
             "Unsupported key: use EC P-256 or P-384, Ed25519, or RSA of at least 2048 bits",
         ),
         (broken.into_bytes(), 400, "CSR signature is invalid"),
-        (vec![b'A'; 1024 * 1024], 413, "Paste too large"),
+        (vec![b'A'; 1024 * 1024], 413, "Request too large"),
     ];
 
     for (body, status, error) in cases {
@@ -756,6 +756,10 @@ async fn registration_asks_for_its_own_proof_of_work() {
     let with_register_token = register_with(&register_challenge).await;
 
     assert_eq!(without.status(), 400);
+    assert_eq!(
+        without.json::<Value>().await.unwrap()["hint"],
+        "GET /register/challenge for a new challenge"
+    );
     assert_eq!(with_paste_token.status(), 400);
     assert_eq!(
         with_paste_token.json::<Value>().await.unwrap()["error"],

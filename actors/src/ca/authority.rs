@@ -22,6 +22,10 @@ use x509_parser::public_key::PublicKey;
 const KEY_SEAL_ITERATIONS: u32 = 600_000;
 /// Smallest RSA key a CSR may carry.
 const MIN_RSA_BITS: usize = 2048;
+/// Largest RSA key whose signature can be checked.
+const MAX_RSA_BITS: usize = 8192;
+/// RFC 5280's upper bound on a common name, in characters.
+const MAX_COMMON_NAME: usize = 64;
 
 /// Why the authority could not do what was asked.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -49,6 +53,8 @@ pub enum CsrError {
     BadSignature,
     #[error("CSR must contain a Common Name (CN)")]
     NoCommonName,
+    #[error("CSR Common Name must be at most 64 characters")]
+    CommonNameTooLong,
     #[error("Unsupported key: use EC P-256 or P-384, Ed25519, or RSA of at least 2048 bits")]
     UnsupportedKey,
 }
@@ -194,17 +200,22 @@ pub fn read_csr(body: &[u8]) -> Result<CsrSubject, CsrError> {
         return Err(CsrError::Malformed);
     }
     // The key is judged before the signature: ring will not even check a signature made with
-    // a key too small to accept.
+    // a key it does not accept, and the answer should say why.
     let info = &csr.certification_request_info;
+    let rsa_size_ok = |bits: usize| (MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits);
     match info.subject_pki.parsed() {
-        Ok(PublicKey::RSA(rsa)) if rsa.key_size() >= MIN_RSA_BITS => {}
+        Ok(PublicKey::RSA(rsa)) if rsa_size_ok(rsa.key_size()) => {}
         Ok(PublicKey::EC(_)) => {}
         Ok(_)
             if info.subject_pki.algorithm.algorithm
                 == x509_parser::oid_registry::OID_SIG_ED25519 => {}
         _ => return Err(CsrError::UnsupportedKey),
     }
+    // Only the curves we can sign for (P-256, P-384) get past this.
+    let public_key = SubjectPublicKeyInfo::from_der(info.subject_pki.raw)
+        .map_err(|_| CsrError::UnsupportedKey)?;
     csr.verify_signature().map_err(|_| CsrError::BadSignature)?;
+
     let common_name = info
         .subject
         .iter_common_name()
@@ -213,8 +224,9 @@ pub fn read_csr(body: &[u8]) -> Result<CsrSubject, CsrError> {
         .filter(|cn| !cn.trim().is_empty())
         .ok_or(CsrError::NoCommonName)?
         .to_owned();
-    let public_key = SubjectPublicKeyInfo::from_der(info.subject_pki.raw)
-        .map_err(|_| CsrError::UnsupportedKey)?;
+    if common_name.chars().count() > MAX_COMMON_NAME {
+        return Err(CsrError::CommonNameTooLong);
+    }
     Ok(CsrSubject {
         common_name,
         public_key,
@@ -564,6 +576,40 @@ mod tests {
         assert_eq!(read_csr(b"not a csr").err(), Some(CsrError::Malformed));
         assert_eq!(read_csr(&small).err(), Some(CsrError::UnsupportedKey));
         assert_eq!(read_csr(&no_cn).err(), Some(CsrError::NoCommonName));
+        assert!(
+            openssl(
+                &[
+                    "ecparam",
+                    "-genkey",
+                    "-name",
+                    "secp521r1",
+                    "-out",
+                    "p521.pem"
+                ],
+                dir.path()
+            )
+            .0
+        );
+        assert!(
+            openssl(
+                &[
+                    "req", "-new", "-key", "p521.pem", "-subj", "/CN=big", "-out", "p521.csr"
+                ],
+                dir.path()
+            )
+            .0
+        );
+        let p521 = std::fs::read(dir.path().join("p521.csr")).unwrap();
+        assert_eq!(read_csr(&p521).err(), Some(CsrError::UnsupportedKey));
+        // openssl refuses to write a CN over 64 characters; rcgen writes one.
+        let key = new_client_key().unwrap();
+        let mut params = CertificateParams::default();
+        params.distinguished_name = common_name_only(&"B".repeat(65));
+        let long = params.serialize_request(&key).unwrap().pem().unwrap();
+        assert_eq!(
+            read_csr(long.as_bytes()).err(),
+            Some(CsrError::CommonNameTooLong)
+        );
         assert_eq!(
             read_csr(tampered.as_bytes()).err(),
             Some(CsrError::BadSignature)
