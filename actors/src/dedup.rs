@@ -10,7 +10,10 @@ use std::time::Duration;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use sha2::{Digest, Sha256};
 
-use crate::mailbox::MailboxDepth;
+use crate::mailbox::{MailboxDepth, ask};
+
+/// How long a caller waits for the tracker.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 use crate::window::FixedWindows;
 
 /// A content hash.
@@ -132,17 +135,10 @@ impl DedupHandle {
 
     /// Counts a paste of this content; a tracker that cannot answer lets the paste through.
     pub async fn check(&self, hash: ContentHash, now: i64) -> DedupDecision {
-        self.mailbox.sent();
-        let answer = self
-            .actor
-            .call(
-                |reply| DedupMessage::Check { hash, now, reply },
-                Some(Duration::from_secs(5)),
-            )
-            .await;
-        match answer {
-            Ok(ractor::rpc::CallResult::Success(decision)) => decision,
-            _ => {
+        let build = |reply| DedupMessage::Check { hash, now, reply };
+        match ask(&self.actor, &self.mailbox, ANSWER_TIMEOUT, build).await {
+            Some(decision) => decision,
+            None => {
                 tracing::error!("duplicate tracker did not answer; paste let through");
                 DedupDecision {
                     allowed: true,
@@ -159,15 +155,14 @@ impl DedupHandle {
     }
 
     pub async fn tracked(&self) -> usize {
-        self.mailbox.sent();
-        match self
-            .actor
-            .call(DedupMessage::GetTracked, Some(Duration::from_secs(5)))
-            .await
-        {
-            Ok(ractor::rpc::CallResult::Success(count)) => count,
-            _ => 0,
-        }
+        ask(
+            &self.actor,
+            &self.mailbox,
+            ANSWER_TIMEOUT,
+            DedupMessage::GetTracked,
+        )
+        .await
+        .unwrap_or(0)
     }
 }
 

@@ -55,3 +55,18 @@ pub fn every(period: std::time::Duration, tick: impl Fn(i64) -> bool + Send + 's
         }
     });
 }
+
+/// Sends a request to an actor, counting it in `mailbox`, and waits at most `timeout` for the
+/// answer; `None` when the actor is gone or late.
+pub async fn ask<M: ractor::Message, T: Send + 'static>(
+    actor: &ractor::ActorRef<M>,
+    mailbox: &MailboxDepth,
+    timeout: std::time::Duration,
+    build: impl FnOnce(ractor::RpcReplyPort<T>) -> M,
+) -> Option<T> {
+    mailbox.sent();
+    match actor.call(build, Some(timeout)).await {
+        Ok(ractor::rpc::CallResult::Success(value)) => Some(value),
+        _ => None,
+    }
+}

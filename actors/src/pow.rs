@@ -23,7 +23,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::mailbox::MailboxDepth;
+use crate::mailbox::{MailboxDepth, ask};
 
 /// What a challenge may be spent on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -429,11 +429,7 @@ impl PowHandle {
         &self,
         build: impl FnOnce(RpcReplyPort<T>) -> PowMessage,
     ) -> Option<T> {
-        self.mailbox.sent();
-        match self.actor.call(build, Some(Duration::from_secs(5))).await {
-            Ok(ractor::rpc::CallResult::Success(value)) => Some(value),
-            _ => None,
-        }
+        ask(&self.actor, &self.mailbox, Duration::from_secs(5), build).await
     }
 }
 

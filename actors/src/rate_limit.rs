@@ -15,7 +15,10 @@ use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use crate::mailbox::MailboxDepth;
+use crate::mailbox::{MailboxDepth, ask};
+
+/// How long a caller waits for the limiter.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 use crate::window::FixedWindows;
 
 /// Which budget a request draws on.
@@ -195,22 +198,15 @@ impl RateLimiterHandle {
     /// Counts a request; a limiter that cannot answer lets the request through, since refusing
     /// every client is worse than not limiting for a moment.
     pub async fn check(&self, key: RateKey, limit: u32, now: i64) -> RateDecision {
-        self.mailbox.sent();
-        let answer = self
-            .actor
-            .call(
-                |reply| RateLimiterMessage::Check {
-                    key,
-                    limit,
-                    now,
-                    reply,
-                },
-                Some(Duration::from_secs(5)),
-            )
-            .await;
-        match answer {
-            Ok(ractor::rpc::CallResult::Success(decision)) => decision,
-            _ => {
+        let build = |reply| RateLimiterMessage::Check {
+            key,
+            limit,
+            now,
+            reply,
+        };
+        match ask(&self.actor, &self.mailbox, ANSWER_TIMEOUT, build).await {
+            Some(decision) => decision,
+            None => {
                 tracing::error!("rate limiter did not answer; request let through");
                 RateDecision {
                     allowed: true,
@@ -231,18 +227,10 @@ impl RateLimiterHandle {
 
     /// How many keys are tracked.
     pub async fn tracked_keys(&self) -> usize {
-        self.mailbox.sent();
-        match self
-            .actor
-            .call(
-                RateLimiterMessage::GetTrackedKeys,
-                Some(Duration::from_secs(5)),
-            )
+        let build = RateLimiterMessage::GetTrackedKeys;
+        ask(&self.actor, &self.mailbox, ANSWER_TIMEOUT, build)
             .await
-        {
-            Ok(ractor::rpc::CallResult::Success(count)) => count,
-            _ => 0,
-        }
+            .unwrap_or(0)
     }
 }
 

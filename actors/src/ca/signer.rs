@@ -22,7 +22,7 @@ use rusqlite::Connection;
 
 use super::authority::{self, AuthorityError, CsrSubject, Issued};
 use super::store::{self, CertRecord, StoredCa};
-use crate::mailbox::MailboxDepth;
+use crate::mailbox::{MailboxDepth, ask};
 
 /// Why the CA could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -656,11 +656,9 @@ impl CaHandle {
         &self,
         build: impl FnOnce(RpcReplyPort<T>) -> CaMessage,
     ) -> Result<T, CaError> {
-        self.mailbox.sent();
-        match self.actor.call(build, Some(CALL_TIMEOUT)).await {
-            Ok(ractor::rpc::CallResult::Success(value)) => Ok(value),
-            _ => Err(CaError::Failed("the CA signer did not answer".into())),
-        }
+        ask(&self.actor, &self.mailbox, CALL_TIMEOUT, build)
+            .await
+            .ok_or_else(|| CaError::Failed("the CA signer did not answer".into()))
     }
 }
 
