@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use moka::future::Cache;
@@ -22,6 +22,9 @@ use super::writer::WriterHandle;
 /// Pastes larger than this are served from the read pool and never cached, so one huge paste
 /// cannot flush the cache.
 const MAX_CACHED_PASTE: usize = 1024 * 1024;
+
+/// How long a deleted id is kept from the cache: far longer than any read takes.
+const DELETED_MEMORY: Duration = Duration::from_secs(60);
 
 /// How storage is set up.
 #[derive(Debug, Clone)]
@@ -69,6 +72,10 @@ struct Inner {
     cache: Cache<String, Arc<CachedPaste>>,
     /// Last-access updates not yet sent to the writer, one per paste.
     touches: DashMap<String, TouchUpdate>,
+    /// Ids deleted in the last minute. A read that loaded a paste just before its deletion
+    /// committed must not put it back into the cache, so these are never cached nor served
+    /// from the cache.
+    deleted: DashMap<String, Instant>,
     flush_interval: Duration,
     /// Whether the last insert failed in the database, for readiness reports.
     writes_failing: AtomicBool,
@@ -93,6 +100,7 @@ impl Storage {
                 readers,
                 cache,
                 touches: DashMap::new(),
+                deleted: DashMap::new(),
                 flush_interval: config.touch_flush_interval,
                 writes_failing: AtomicBool::new(false),
             }),
@@ -116,7 +124,7 @@ impl Storage {
 
     /// A live paste's metadata, with its current deadline.
     pub async fn metadata(&self, id: &str, now: i64) -> Result<Option<PasteMeta>, StorageError> {
-        if let Some(cached) = self.inner.cache.get(id).await {
+        if let Some(cached) = self.cached(id).await {
             return Ok(self.live(cached.paste.meta.clone(), &cached, now));
         }
         let Some(mut meta) = self.inner.readers.metadata(id).await? else {
@@ -129,7 +137,7 @@ impl Storage {
     /// A live paste with its bytes. A burn-after-read paste is returned without being burned;
     /// [`Self::take_for_burn`] is what consumes it.
     pub async fn paste(&self, id: &str, now: i64) -> Result<Option<Paste>, StorageError> {
-        if let Some(cached) = self.inner.cache.get(id).await {
+        if let Some(cached) = self.cached(id).await {
             metrics::counter!("flaskpaste_cache_hits_total").increment(1);
             let content = cached.paste.content.clone();
             return Ok(self
@@ -145,7 +153,10 @@ impl Storage {
         if paste.meta.is_expired(now) {
             return Ok(None);
         }
-        if !paste.meta.burn_after_read && paste.content.len() <= MAX_CACHED_PASTE {
+        let cacheable = !paste.meta.burn_after_read
+            && paste.content.len() <= MAX_CACHED_PASTE
+            && !self.inner.deleted.contains_key(id);
+        if cacheable {
             let cached = Arc::new(CachedPaste {
                 expires_at: AtomicI64::new(paste.meta.expires_at),
                 paste: paste.clone(),
@@ -183,10 +194,22 @@ impl Storage {
 
     /// Deletes a paste; answers whether it existed.
     pub async fn delete(&self, id: &str) -> Result<bool, StorageError> {
-        let existed = self.inner.writer.delete(id.to_owned()).await?;
+        self.inner.deleted.insert(id.to_owned(), Instant::now());
+        let existed = self.inner.writer.delete(id.to_owned()).await;
         self.inner.cache.invalidate(id).await;
         self.inner.touches.remove(id);
-        Ok(existed)
+        if existed.is_err() {
+            self.inner.deleted.remove(id);
+        }
+        existed
+    }
+
+    /// The cached copy of a paste, unless it was deleted lately.
+    async fn cached(&self, id: &str) -> Option<Arc<CachedPaste>> {
+        if self.inner.deleted.contains_key(id) {
+            return None;
+        }
+        self.inner.cache.get(id).await
     }
 
     /// Records a read of the paste at `now`: its last access moves, and so does the deadline of
@@ -217,6 +240,9 @@ impl Storage {
 
     /// Sends the pending last-access updates to the writer as one batch.
     pub fn flush_touches(&self) {
+        self.inner
+            .deleted
+            .retain(|_, at| at.elapsed() < DELETED_MEMORY);
         let keys: Vec<String> = self.inner.touches.iter().map(|e| e.key().clone()).collect();
         let updates: Vec<(String, TouchUpdate)> = keys
             .into_iter()
@@ -394,5 +420,27 @@ mod tests {
         assert!(storage.metadata(&id, 1_150).await.unwrap().is_some());
         assert!(storage.paste(&id, 1_150).await.unwrap().is_some());
         assert!(storage.paste(&id, 1_191).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_read_racing_a_delete_cannot_bring_the_paste_back_from_the_cache() {
+        let (storage, _dir) = storage().await;
+        let id = storage
+            .insert(sliding("doomed", 1_000, 100))
+            .await
+            .unwrap()
+            .id;
+        let loaded = storage.paste(&id, 1_001).await.unwrap().unwrap();
+
+        storage.delete(&id).await.unwrap();
+        // What a read that loaded the row just before the commit would put back.
+        let stale = Arc::new(CachedPaste {
+            expires_at: AtomicI64::new(loaded.meta.expires_at),
+            paste: loaded,
+        });
+        storage.inner.cache.insert(id.clone(), stale).await;
+
+        assert!(storage.paste(&id, 1_002).await.unwrap().is_none());
+        assert!(storage.metadata(&id, 1_002).await.unwrap().is_none());
     }
 }
