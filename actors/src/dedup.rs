@@ -128,7 +128,7 @@ impl DedupHandle {
         let handle = Self { actor, mailbox };
         if let Some(period) = args.sweep_every {
             let sweeper = handle.clone();
-            crate::mailbox::every(period, move |now| sweeper.sweep(now));
+            crate::clock::every(period, move |now| sweeper.sweep(now));
         }
         Ok(handle)
     }

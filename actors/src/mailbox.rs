@@ -40,22 +40,6 @@ impl MailboxDepth {
     }
 }
 
-/// Runs `tick` with the wall-clock second every `period`, from one period after now, until it
-/// answers `false` (its actor is gone).
-pub fn every(period: std::time::Duration, tick: impl Fn(i64) -> bool + Send + 'static) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticks.tick().await;
-        loop {
-            ticks.tick().await;
-            if !tick(crate::clock::unix_now()) {
-                break;
-            }
-        }
-    });
-}
-
 /// Sends a request to an actor, counting it in `mailbox`, and waits at most `timeout` for the
 /// answer; `None` when the actor is gone or late.
 pub async fn ask<M: ractor::Message, T: Send + 'static>(

@@ -369,7 +369,7 @@ impl PowHandle {
         let handle = Self { actor, mailbox };
         if let Some(period) = sweep_every {
             let sweeper = handle.clone();
-            crate::mailbox::every(period, move |now| sweeper.sweep(now));
+            crate::clock::every(period, move |now| sweeper.sweep(now));
         }
         Ok(handle)
     }

@@ -190,7 +190,7 @@ impl RateLimiterHandle {
         let handle = Self { actor, mailbox };
         if let Some(period) = settings.sweep_every {
             let sweeper = handle.clone();
-            crate::mailbox::every(period, move |now| sweeper.sweep(now));
+            crate::clock::every(period, move |now| sweeper.sweep(now));
         }
         Ok(handle)
     }

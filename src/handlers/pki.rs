@@ -104,8 +104,7 @@ pub async fn issue(
         &identity,
         &headers,
         body,
-        async |state, body| {
-            let ca = ca(state)?;
+        async |state, ca, body| {
             let request = read_json(state, &headers, body).await?;
             let common_name = common_name(&request)?.ok_or(ApiError::CommonNameRequired)?;
 
@@ -150,8 +149,7 @@ pub async fn register(
         &identity,
         &headers,
         body,
-        async |state, body| {
-            let ca = ca(state)?;
+        async |state, ca, body| {
             let request = read_json(state, &headers, body).await?;
             let common_name =
                 common_name(&request)?.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -166,18 +164,14 @@ pub async fn register(
                 .await?;
 
             audit::cert_issued(&client_ip, &identity, "registration", &keyed.certificate);
-            let mut response = Response::new(Body::from(keyed.pkcs12));
-            certificate_headers(&mut response, &keyed.certificate, keyed.is_admin);
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/x-pkcs12"),
-            );
-            headers.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"client.p12\""),
-            );
-            Ok(response)
+            let disposition = HeaderValue::from_static("attachment; filename=\"client.p12\"");
+            Ok(certificate_response(
+                Body::from(keyed.pkcs12),
+                &keyed.certificate,
+                keyed.is_admin,
+                "application/x-pkcs12",
+                disposition,
+            ))
         },
     )
     .await
@@ -197,10 +191,12 @@ pub async fn sign_csr(
         &identity,
         &headers,
         body,
-        async |state, body| {
-            let ca = ca(state)?;
+        async |state, ca, body| {
             let pem = read_small(state, &headers, body).await?;
-            let subject = authority::read_csr(&pem)?;
+            let subject = authority::read_csr(&pem).inspect_err(|_| {
+                metrics::counter!("flaskpaste_pki_certificates_refused_total", "reason" => "bad_csr")
+                    .increment(1);
+            })?;
 
             let signed = ca
                 .sign_csr(subject, identity.fingerprint.clone(), unix_now())
@@ -208,20 +204,15 @@ pub async fn sign_csr(
 
             audit::cert_issued(&client_ip, &identity, "csr", &signed.certificate);
             let filename = safe_filename(&signed.certificate.common_name);
-            let mut response = Response::new(Body::from(signed.certificate.pem.clone()));
-            certificate_headers(&mut response, &signed.certificate, signed.is_admin);
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/x-pem-file"),
-            );
-            let disposition = format!("attachment; filename=\"{filename}.crt\"");
-            headers.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&disposition)
-                    .expect("the filename holds only safe characters"),
-            );
-            Ok(response)
+            let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}.crt\""))
+                .expect("the filename holds only safe characters");
+            Ok(certificate_response(
+                Body::from(signed.certificate.pem.clone()),
+                &signed.certificate,
+                signed.is_admin,
+                "application/x-pem-file",
+                disposition,
+            ))
         },
     )
     .await
@@ -281,11 +272,11 @@ async fn limited(
     identity: &Identity,
     headers: &HeaderMap,
     body: Body,
-    handler: impl AsyncFnOnce(&AppState, Body) -> Result<Response, ApiError>,
+    handler: impl AsyncFnOnce(&AppState, &CaHandle, Body) -> Result<Response, ApiError>,
 ) -> Response {
-    if state.ca.is_none() {
+    let Some(ca) = &state.ca else {
         return ApiError::PkiDisabled.into_response();
-    }
+    };
     let decision = match rate::check(state, Budget::Certificate, client_ip, identity).await {
         Ok(decision) => decision,
         Err((error, decision)) => {
@@ -295,15 +286,16 @@ async fn limited(
             return response;
         }
     };
-    if let Err(error) = pow::require(state, Purpose::Register, headers).await {
-        body::drain_in_background(body);
-        let mut response = error.into_response();
-        if let Some(decision) = decision {
-            rate::stamp(&mut response, &decision);
+
+    let answer = match pow::require(state, Purpose::Register, headers).await {
+        Ok(()) => handler(state, ca, body).await,
+        Err(error) => {
+            // Refused before its body was read: let a client still sending read why.
+            body::drain_in_background(body);
+            Err(error)
         }
-        return response;
-    }
-    let mut response = handler(state, body).await.into_response();
+    };
+    let mut response = answer.into_response();
     if let Some(decision) = decision {
         rate::stamp(&mut response, &decision);
     }
@@ -362,6 +354,22 @@ fn common_name(request: &Value) -> Result<Option<String>, ApiError> {
         }
         Some(_) => Err(ApiError::CommonNameRequired),
     }
+}
+
+/// A certificate download: the bytes, their type and file name, and the certificate's facts.
+fn certificate_response(
+    body: Body,
+    certificate: &Issued,
+    is_admin: bool,
+    content_type: &'static str,
+    disposition: HeaderValue,
+) -> Response {
+    let mut response = Response::new(body);
+    certificate_headers(&mut response, certificate, is_admin);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CONTENT_DISPOSITION, disposition);
+    response
 }
 
 fn certificate_headers(response: &mut Response, certificate: &Issued, is_admin: bool) {

@@ -229,6 +229,17 @@ async fn a_registration_bundle_opens_and_verifies_with_openssl() {
     );
     assert_eq!(headers["x-certificate-serial"].to_str().unwrap().len(), 32);
     assert!(headers.contains_key("x-ratelimit-remaining"));
+    let text = server.metrics().await;
+    let server_key = ["kind=\"server_key\""];
+    assert_eq!(
+        metric(
+            &text,
+            "flaskpaste_pki_certificates_issued_total",
+            &server_key
+        ),
+        1.0
+    );
+    assert!(text.contains("flaskpaste_actor_mailbox_depth{actor=\"ca_signer\"}"));
 }
 
 #[tokio::test]
@@ -424,6 +435,12 @@ async fn bad_csrs_get_their_documented_answers() {
         assert_eq!(response.status(), status, "{error}");
         assert_eq!(response.json::<Value>().await.unwrap()["error"], error);
     }
+    let text = server.metrics().await;
+    let bad = ["reason=\"bad_csr\""];
+    assert_eq!(
+        metric(&text, "flaskpaste_pki_certificates_refused_total", &bad),
+        5.0
+    );
 }
 
 const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -300,17 +300,14 @@ impl Storage {
     }
 
     fn spawn_touch_flusher(&self) {
+        // A weak reference, so that the timer ends once the last handle is dropped.
         let weak = Arc::downgrade(&self.inner);
-        let period = self.inner.flush_interval;
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(period);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
-                let Some(inner) = weak.upgrade() else { break };
-                Storage { inner }.flush_touches();
-            }
+        crate::clock::every(self.inner.flush_interval, move |_| {
+            let Some(inner) = weak.upgrade() else {
+                return false;
+            };
+            Storage { inner }.flush_touches();
+            true
         });
     }
 }
